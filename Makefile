@@ -1,0 +1,53 @@
+# nv12kit developer tasks. Needs GNU make and python3 (>= 3.10); everything
+# else is installed into $(VENV) from the configured package index.
+
+PYTHON ?= python3
+VENV = .venv
+VENV_PY = $(VENV)/bin/python
+STAMP = $(VENV)/.installed
+
+.DEFAULT_GOAL := test
+.PHONY: install demo test bench clean distclean
+
+install: $(STAMP)
+
+# Reinstalls whenever pyproject.toml changes (new deps or extras).
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+	  { echo "nv12kit needs Python >= 3.10; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." \
+	         "Run: make PYTHON=/path/to/python3.10+ ..." >&2; exit 1; }
+	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV) || \
+	  { echo "Could not create $(VENV). On Debian/Ubuntu: apt-get install python3-venv" >&2; \
+	    rm -rf $(VENV); exit 1; }
+	$(VENV_PY) -m pip install --quiet --upgrade pip
+	$(VENV_PY) -m pip install -e '.[notebooks,test]'
+	@touch $@
+
+demo: $(STAMP)
+	@mkdir -p reports
+	$(VENV)/bin/nv12kit demo --report reports/demo.html
+
+# Doctests of the package, the test suite, and the notebooks once they exist.
+test: $(STAMP)
+	@nb=""; \
+	if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+	  nb="--nbval-lax --nbval-current-env notebooks"; \
+	fi; \
+	echo "$(VENV_PY) -m pytest -q --doctest-modules nv12kit tests $$nb"; \
+	$(VENV_PY) -m pytest -q --doctest-modules nv12kit tests $$nb
+
+bench: $(STAMP)
+	@set -e; found=0; \
+	for f in benchmarks/*.py; do \
+	  [ -e "$$f" ] || continue; found=1; \
+	  echo "== $$f"; $(VENV_PY) "$$f"; \
+	done; \
+	[ $$found = 1 ] || echo "no benchmarks/*.py yet"
+
+clean:
+	rm -rf build dist *.egg-info reports .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o \
+	  \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -print0 | xargs -0 rm -rf
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,44 @@
+"""nv12kit: find out why a model's accuracy collapses behind an NV12 preprocessing node.
+
+The public API a notebook user needs is re-exported here; everything else
+stays in its module.
+
+>>> import numpy as np, nv12kit
+>>> frame = nv12kit.rgb_to_nv12(np.zeros((4, 4, 3), np.uint8), convention="opencv")
+>>> frame
+NV12Frame(4x4, Y mean 16.0, U mean 128.0, V mean 128.0)
+"""
+
+from __future__ import annotations
+
+from .conventions import CONVENTIONS, Convention, convention_names, get_convention
+from .convert import nv12_to_rgb, rgb_to_nv12, yuv444_to_rgb
+from .errors import ConventionError, InputError, ModelError, NV12KitError
+from .images import crop_to_even, load_image, pad_to_even, resize_to
+from .yuv import LAYOUTS, NV12Frame, frame_nbytes, read_yuv, write_yuv
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CONVENTIONS",
+    "Convention",
+    "ConventionError",
+    "InputError",
+    "LAYOUTS",
+    "ModelError",
+    "NV12Frame",
+    "NV12KitError",
+    "convention_names",
+    "crop_to_even",
+    "frame_nbytes",
+    "get_convention",
+    "load_image",
+    "nv12_to_rgb",
+    "pad_to_even",
+    "read_yuv",
+    "resize_to",
+    "rgb_to_nv12",
+    "write_yuv",
+    "yuv444_to_rgb",
+    "__version__",
+]

@@ -1,0 +1,377 @@
+"""Colour conventions: which matrix, range, rounding and chroma sampling made an NV12 frame.
+
+A :class:`Convention` is plain data.  The named presets in :data:`CONVENTIONS`
+cover the conversions that real pipelines use (Horizon's tools, Pillow,
+OpenCV, libyuv) and the textbook ones (BT.601, BT.709 and BT.2020 in full and
+limited range).  Build your own with :class:`Convention` or
+:meth:`Convention.replace`.
+
+Notes
+-----
+The conventions differ in five independent ways, each one a field:
+
+``matrix``
+    The luma weights Kr and Kb: BT.601 (0.299, 0.114), BT.709 (0.2126,
+    0.0722) or BT.2020 (0.2627, 0.0593).  YCbCr, the digital form of the
+    analogue YUV, is what every "YUV" buffer here really holds.
+``range``
+    ``"full"`` (JFIF: Y, U and V use 0-255) or ``"limited"`` ("video",
+    "studio" or "TV" range: Y 16-235, U and V 16-240).
+``arithmetic``
+    How the numbers are computed.  ``"float"`` evaluates the formula in
+    float64 and rounds as ``rounding`` says; ``"opencv"`` is OpenCV's 20-bit
+    fixed point, ``"libyuv"`` is libyuv's 8-bit fixed point and ``"pillow"``
+    is Pillow's own C code.  The fixed-point arithmetics ignore ``rounding``:
+    their rounding is part of the arithmetic.
+``chroma_down``
+    How one U/V pair is made for each 2x2 block: ``"topleft"`` takes the
+    top-left pixel (co-sited, no filtering), ``"box"`` averages the four
+    pixels, ``"bicubic"`` converts at full resolution and shrinks U and V with
+    Pillow's antialiased bicubic filter (what the widely shared
+    ``img.convert('YCbCr')`` + ``resize`` recipe does).
+``chroma_up``
+    How the decoder spreads a U/V pair back over its block: ``"nearest"``
+    (replicate, what the chips' NV12 nodes do) or ``"bilinear"``
+    (centre-sited linear interpolation, weights 3/4 and 1/4, as libjpeg's
+    "fancy upsampling").
+
+Examples
+--------
+>>> from nv12kit.conventions import CONVENTIONS, get_convention
+>>> get_convention("opencv").range
+'limited'
+>>> mine = get_convention("bt709-limited").replace(name="my-isp", chroma_down="topleft")
+>>> mine.chroma_down, mine.matrix
+('topleft', 'bt709')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from .errors import ConventionError
+
+__all__ = [
+    "Convention",
+    "CONVENTIONS",
+    "MATRICES",
+    "get_convention",
+    "convention_names",
+]
+
+#: Luma weights (Kr, Kb) of each matrix; Kg = 1 - Kr - Kb.
+MATRICES: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {
+        "bt601": (0.299, 0.114),
+        "bt709": (0.2126, 0.0722),
+        "bt2020": (0.2627, 0.0593),
+    }
+)
+
+_RANGES = ("full", "limited")
+_ARITHMETICS = ("float", "opencv", "libyuv", "pillow")
+_CHROMA_DOWN = ("topleft", "box", "bicubic")
+_CHROMA_UP = ("nearest", "bilinear")
+_ROUNDINGS = ("nearest", "floor", "truncate")
+
+Matrix3 = tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]
+
+
+@dataclass(frozen=True)
+class Convention:
+    """One complete recipe for RGB <-> YCbCr 4:2:0 (NV12) conversion.
+
+    Parameters
+    ----------
+    name : str
+        Short identifier, e.g. ``"horizon"``.
+    matrix : {"bt601", "bt709", "bt2020"}
+        Luma weights Kr, Kb (see :data:`MATRICES`).
+    range : {"full", "limited"}
+        Full (0-255) or limited (Y 16-235, chroma 16-240) range.
+    arithmetic : {"float", "opencv", "libyuv", "pillow"}
+        How values are computed; see the module notes.
+    chroma_down : {"topleft", "box", "bicubic"}
+        Chroma down-sampling of each 2x2 block when encoding.
+    chroma_up : {"nearest", "bilinear"}
+        Chroma up-sampling when decoding.
+    rounding : {"nearest", "floor", "truncate"}
+        Rounding of the ``"float"`` arithmetic when encoding: ``nearest`` is
+        ``floor(x + 0.5)``, ``truncate`` is ``astype(np.uint8)`` after the
+        formula, as NumPy code that skips rounding does.  Decoding always
+        rounds to nearest.
+    encode_coefficients : 3x3 tuple of float, optional
+        Explicit encode matrix (rows Y, U, V; columns R, G, B) to use instead
+        of the one derived from ``matrix`` and ``range``, for vendors that
+        publish rounded coefficients.  Only the ``"float"`` arithmetic uses it.
+    description, reference : str
+        What it is and what it was checked against.
+    """
+
+    name: str
+    matrix: str = "bt601"
+    range: str = "full"
+    arithmetic: str = "float"
+    chroma_down: str = "box"
+    chroma_up: str = "nearest"
+    rounding: str = "nearest"
+    encode_coefficients: Matrix3 | None = None
+    description: str = ""
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        self._check("matrix", self.matrix, tuple(MATRICES))
+        self._check("range", self.range, _RANGES)
+        self._check("arithmetic", self.arithmetic, _ARITHMETICS)
+        self._check("chroma_down", self.chroma_down, _CHROMA_DOWN)
+        self._check("chroma_up", self.chroma_up, _CHROMA_UP)
+        self._check("rounding", self.rounding, _ROUNDINGS)
+        if self.arithmetic == "opencv" and (self.matrix, self.range) != ("bt601", "limited"):
+            raise ConventionError(
+                f"convention {self.name!r}: OpenCV's fixed-point NV12 code is BT.601 limited range only, "
+                f"got matrix={self.matrix!r}, range={self.range!r}; use arithmetic='float' for other matrices"
+            )
+        if self.arithmetic == "libyuv" and self.matrix != "bt601":
+            raise ConventionError(
+                f"convention {self.name!r}: the libyuv arithmetic implemented here is BT.601 only "
+                f"(ARGBToNV12 / ARGBToJ420), got matrix={self.matrix!r}; use arithmetic='float'"
+            )
+        if self.arithmetic == "pillow" and (self.matrix, self.range) != ("bt601", "full"):
+            raise ConventionError(
+                f"convention {self.name!r}: Pillow's YCbCr mode is JFIF (BT.601 full range) only, "
+                f"got matrix={self.matrix!r}, range={self.range!r}"
+            )
+        if self.encode_coefficients is not None:
+            coeffs = np.asarray(self.encode_coefficients, dtype=np.float64)
+            if coeffs.shape != (3, 3) or not np.all(np.isfinite(coeffs)):
+                raise ConventionError(
+                    f"convention {self.name!r}: encode_coefficients must be a finite 3x3 matrix "
+                    f"(rows Y, U, V; columns R, G, B), got shape {coeffs.shape}"
+                )
+            if self.arithmetic != "float":
+                raise ConventionError(
+                    f"convention {self.name!r}: encode_coefficients only apply to arithmetic='float', "
+                    f"got arithmetic={self.arithmetic!r}"
+                )
+            object.__setattr__(
+                self, "encode_coefficients", tuple(tuple(float(c) for c in row) for row in coeffs)
+            )
+
+    def _check(self, field_name: str, value: str, allowed: tuple[str, ...]) -> None:
+        if value not in allowed:
+            raise ConventionError(
+                f"convention {self.name!r}: {field_name}={value!r} is not one of {', '.join(map(repr, allowed))}"
+            )
+
+    # -- derived numbers -------------------------------------------------
+    @property
+    def kr_kb(self) -> tuple[float, float]:
+        """The luma weights ``(Kr, Kb)`` of :attr:`matrix`."""
+        return MATRICES[self.matrix]
+
+    def encode_matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """The float encode matrix and offsets: ``yuv = M @ rgb + offset``.
+
+        Returns
+        -------
+        matrix : (3, 3) float64 ndarray
+            Rows Y, U, V; columns R, G, B.
+        offset : (3,) float64 ndarray
+            Added after the product (16 or 0 for Y, 128 for U and V).
+
+        Examples
+        --------
+        >>> m, off = get_convention("bt601-full").encode_matrix()
+        >>> [round(float(x), 6) for x in m[1]], off.tolist()
+        ([-0.168736, -0.331264, 0.5], [0.0, 128.0, 128.0])
+        """
+        if self.encode_coefficients is not None:
+            matrix = np.array(self.encode_coefficients, dtype=np.float64)
+            offset = np.array([16.0 if self.range == "limited" else 0.0, 128.0, 128.0])
+            return matrix, offset
+        kr, kb = self.kr_kb
+        kg = 1.0 - kr - kb
+        luma = np.array([kr, kg, kb])
+        cb = (np.array([0.0, 0.0, 1.0]) - luma) / (2.0 * (1.0 - kb))
+        cr = (np.array([1.0, 0.0, 0.0]) - luma) / (2.0 * (1.0 - kr))
+        matrix = np.stack([luma, cb, cr])
+        if self.range == "limited":
+            matrix = matrix * np.array([[219.0 / 255.0], [224.0 / 255.0], [224.0 / 255.0]])
+            offset = np.array([16.0, 128.0, 128.0])
+        else:
+            offset = np.array([0.0, 128.0, 128.0])
+        return matrix, offset
+
+    def decode_matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """The float decode matrix and offsets: ``rgb = M @ (yuv - offset)``.
+
+        It is the exact inverse of the textbook encode matrix of
+        :attr:`matrix` and :attr:`range` (for BT.601 full range: 1.402,
+        -0.344136, -0.714136, 1.772), also for conventions with rounded
+        ``encode_coefficients``: decoders implement the standard, not a
+        vendor's rounding of it.
+
+        Examples
+        --------
+        >>> m, off = get_convention("horizon").decode_matrix()
+        >>> [round(float(x), 6) for x in m[1]], off.tolist()
+        ([1.0, -0.344136, -0.714136], [0.0, 128.0, 128.0])
+        """
+        standard = self if self.encode_coefficients is None else self.replace(encode_coefficients=None)
+        matrix, offset = standard.encode_matrix()
+        return np.linalg.inv(matrix), offset
+
+    def replace(self, **changes: object) -> Convention:
+        """A copy with some fields changed (validated like a new one).
+
+        Examples
+        --------
+        >>> get_convention("horizon").replace(name="h-box", chroma_down="box").chroma_down
+        'box'
+        """
+        return dataclasses.replace(self, **changes)
+
+    def summary(self) -> str:
+        """One line that says everything about the convention."""
+        coeffs = " (vendor coefficients)" if self.encode_coefficients is not None else ""
+        return (
+            f"{self.name}: {self.matrix.upper()} {self.range} range{coeffs}, {self.arithmetic} arithmetic, "
+            f"chroma down {self.chroma_down}, up {self.chroma_up}"
+            + (f", rounding {self.rounding}" if self.arithmetic == "float" else "")
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """The fields as a JSON-friendly dict."""
+        return dataclasses.asdict(self)
+
+
+_HORIZON_COEFFICIENTS: Matrix3 = (
+    (0.299, 0.587, 0.114),
+    (-0.169, -0.331, 0.5),
+    (0.5, -0.419, -0.081),
+)
+
+
+def _presets() -> dict[str, Convention]:
+    presets = [
+        Convention(
+            "horizon",
+            matrix="bt601",
+            range="full",
+            arithmetic="float",
+            chroma_down="topleft",
+            chroma_up="nearest",
+            rounding="truncate",
+            encode_coefficients=_HORIZON_COEFFICIENTS,
+            description=(
+                "Horizon Robotics toolchain (hbdk / OpenExplorer) reference: BT.601 full range with the "
+                "published 3-decimal coefficients, truncation (astype(uint8)) and the top-left pixel of each "
+                "2x2 block as chroma; the NV12 node decodes with nearest chroma"
+            ),
+            reference="the published float formula evaluated in float64, then astype(np.uint8)",
+        ),
+        Convention(
+            "pil",
+            matrix="bt601",
+            range="full",
+            arithmetic="pillow",
+            chroma_down="bicubic",
+            chroma_up="nearest",
+            description=(
+                "the widely shared forum recipe: Image.convert('YCbCr'), U and V resized to half size with "
+                "Pillow's default (antialiased bicubic) filter, then interleaved"
+            ),
+            reference="the forum function run on Pillow (byte-identical)",
+        ),
+        Convention(
+            "opencv",
+            matrix="bt601",
+            range="limited",
+            arithmetic="opencv",
+            chroma_down="topleft",
+            chroma_up="nearest",
+            description="cv2.cvtColor(COLOR_RGB2YUV_I420) with U/V interleaved; COLOR_YUV2RGB_NV12 to decode",
+            reference="OpenCV (byte-identical, encode and decode)",
+        ),
+        Convention(
+            "libyuv",
+            matrix="bt601",
+            range="limited",
+            arithmetic="libyuv",
+            chroma_down="box",
+            chroma_up="nearest",
+            description="libyuv ARGBToNV12: 8-bit fixed point, RGB averaged over each 2x2 block before conversion",
+            reference="libyuv's integer formulas (byte-identical)",
+        ),
+        Convention(
+            "libyuv-jpeg",
+            matrix="bt601",
+            range="full",
+            arithmetic="libyuv",
+            chroma_down="box",
+            chroma_up="nearest",
+            description="libyuv ARGBToJ420 / JNV21: full-range (JPEG) 8-bit fixed point, 2x2 RGB average",
+            reference="libyuv's integer formulas (byte-identical)",
+        ),
+    ]
+    for matrix in MATRICES:
+        for rng in _RANGES:
+            presets.append(
+                Convention(
+                    f"{matrix}-{rng}",
+                    matrix=matrix,
+                    range=rng,
+                    arithmetic="float",
+                    chroma_down="box",
+                    chroma_up="nearest",
+                    rounding="nearest",
+                    description=f"textbook {matrix.upper()} {rng} range, 2x2 box-averaged chroma, round to nearest",
+                    reference="the float64 formula from Kr and Kb",
+                )
+            )
+    return {p.name: p for p in presets}
+
+
+#: The named presets, read-only.  ``CONVENTIONS["horizon"]`` etc.
+CONVENTIONS: Mapping[str, Convention] = MappingProxyType(_presets())
+
+
+def convention_names() -> tuple[str, ...]:
+    """Names of the presets in :data:`CONVENTIONS`."""
+    return tuple(CONVENTIONS)
+
+
+def get_convention(convention: str | Convention) -> Convention:
+    """Resolve a preset name (case-insensitive; ``_`` and ``-`` alike) or pass a Convention through.
+
+    Raises
+    ------
+    ConventionError
+        For an unknown name; the message lists the valid ones.
+
+    Examples
+    --------
+    >>> get_convention("BT709_limited").name
+    'bt709-limited'
+    """
+    if isinstance(convention, Convention):
+        return convention
+    if not isinstance(convention, str):
+        raise ConventionError(
+            f"convention must be a preset name or an nv12kit.Convention, got {type(convention).__name__}"
+        )
+    key = convention.strip().lower().replace("_", "-")
+    aliases = {"jpeg": "bt601-full", "jfif": "bt601-full"}
+    key = aliases.get(key, key)
+    try:
+        return CONVENTIONS[key]
+    except KeyError:
+        raise ConventionError(
+            f"unknown convention {convention!r}; valid names are: {', '.join(CONVENTIONS)}. "
+            "Build your own with nv12kit.Convention(name, matrix=..., range=..., ...)"
+        ) from None
