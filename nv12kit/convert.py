@@ -467,7 +467,7 @@ def _decode_float(frame: NV12Frame, conv: Convention, perm: tuple[int, int, int]
             pairs = y16.view(np.uint32).reshape(h // 2, 2, width // 2)
             block = index[top // 2 : top // 2 + h // 2]
             for c in range(3):
-                step = table[c][block]
+                step = np.take(table[c], block)
                 value = (pairs + step[:, None, :]).view(np.uint16).reshape(h, width)
                 np.clip(value, _BIAS, _BIAS + 255, out=value)
                 out[top : top + h, :, perm[c]] = value
@@ -478,7 +478,7 @@ def _decode_float(frame: NV12Frame, conv: Convention, perm: tuple[int, int, int]
         h = luma.shape[0]
         block = index[top // 2 : top // 2 + h // 2]
         for c in range(3):
-            step = np.repeat(table[c][block], 2, axis=1)
+            step = np.repeat(np.take(table[c], block), 2, axis=1)
             value = (luma.reshape(h // 2, 2, width) + step[:, None, :]).reshape(h, width)
             out[top : top + h, :, perm[c]] = _round_float(value, "nearest")
     return out
@@ -510,7 +510,7 @@ def _decode_opencv(frame: NV12Frame, conv: Convention, perm: tuple[int, int, int
         pairs = y32.view(np.uint64).reshape(h // 2, 2, width // 2)
         block = index[top // 2 : top // 2 + h // 2]
         for c in range(3):
-            value = (pairs + table[c][block][:, None, :]).view(np.uint32).reshape(h, width)
+            value = (pairs + np.take(table[c], block)[:, None, :]).view(np.uint32).reshape(h, width)
             value >>= _CV_SHIFT
             value16 = value.astype(np.uint16)
             np.clip(value16, _BIAS, _BIAS + 255, out=value16)

@@ -1,0 +1,530 @@
+"""Time nv12kit's RGB <-> NV12 conversion against OpenCV and the forum recipe.
+
+What is measured
+----------------
+For each frame size (``--sizes``, given as HxW) a bundled photo is resized
+with :func:`nv12kit.resize_to` and converted by:
+
+* **ours**: ``nv12kit.rgb_to_nv12(rgb, convention=C)`` (encode) and
+  ``nv12kit.nv12_to_rgb(frame, convention=C)`` (decode).  ``horizon`` and
+  ``opencv`` carry the speed targets; ``pil``, ``libyuv`` and
+  ``bt709-limited`` are shown for information only.
+* **OpenCV** (the reference): encode is ``cv2.cvtColor(rgb,
+  COLOR_RGB2YUV_I420)`` followed by a numpy interleave of U and V into an
+  (H/2, W/2, 2) array, since OpenCV has no direct RGB -> NV12; decode is
+  ``cv2.cvtColor(nv12.reshape(H*3//2, W), COLOR_YUV2RGB_NV12)``.
+* **the forum recipe** (encode only), as it is posted: Pillow
+  ``convert('YCbCr')``, ``split``, U and V ``resize``-d to half size, a
+  Python loop over the chroma columns to interleave them, then Y and UV
+  concatenated.  Like ours it starts from the same RGB array.
+
+All candidates are timed with :func:`time.perf_counter` in one process:
+each one gets a warm-up call, then ``--repeat`` timed calls back to back
+(input warm in cache, as in the CONVENTIONS.md measurements), and the median
+is reported.  Timing everything in round-robin instead (cold cache) roughly
+doubles OpenCV's times and flatters our ratios, so it is not done here.
+
+Before timing, the script checks that our ``opencv`` encode and decode are
+byte-identical to OpenCV on the benchmark image, so those rows compare equal
+work; it stops with exit status 1 if they are not.
+
+Threads
+-------
+nv12kit is single-threaded numpy.  By default (``--threads 1``) OpenCV is
+pinned with ``cv2.setNumThreads(1)``, so the comparison is one core against
+one core, as in CONVENTIONS.md.  ``--threads 0`` leaves OpenCV at its
+default pool; those rows are marked ``*`` because they are no longer a
+one-core comparison.  numpy's BLAS is always pinned to one thread (the
+environment variables below are set before numpy is imported).
+
+How to read the table
+---------------------
+``ours/OpenCV`` is our median time divided by OpenCV's for the same
+operation: lower is better, the target is <= 3.0x.  ``vs forum`` is the
+forum recipe's median divided by ours (encode only): higher is better, the
+target is >= 40x.  ``PASS`` means every target of that row is met, ``MISS``
+that at least one is not, ``info`` that the row has no target.  Ratios come
+from the same run; absolute times depend on the machine and are never
+asserted.  The script reports and does not gate: it exits 0 whether or not
+targets are met.
+
+A ``note: minor page faults per call`` line names our rows that get fresh
+memory from the kernel on every call (over 1 MiB of new pages); at small
+sizes that, not arithmetic, can dominate their time.
+
+Usage::
+
+    python benchmarks/bench_convert.py
+    python benchmarks/bench_convert.py --sizes 1080x1920 --repeat 31 --json bench.json
+"""
+
+from __future__ import annotations
+
+import os
+
+# Pin BLAS/OpenMP pools before numpy is imported; they read these only once.
+_BLAS_THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+for _var in _BLAS_THREAD_VARS:
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import ctypes  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import asdict, dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Callable  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import PIL  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import nv12kit  # noqa: E402
+from nv12kit._io import atomic_write  # noqa: E402
+from nv12kit.data import PHOTOS, photo_paths  # noqa: E402
+
+try:
+    import resource
+except ImportError:  # not on Windows; page faults are then not reported
+    resource = None  # type: ignore[assignment]
+
+__all__ = ["main"]
+
+TARGETED = ("horizon", "opencv")
+EXTRAS = ("pil", "libyuv", "bt709-limited")
+MAX_RATIO_VS_OPENCV = 3.0
+MIN_SPEEDUP_VS_FORUM = 40.0
+WARMUP_CALLS = 1
+# Above this many minor page faults per call (4 KiB pages, so 1 MiB), a note
+# under the table says the row pays for fresh memory on every call.
+FAULTS_NOTE_THRESHOLD = 256
+TARGET_LABELS = {"ratio_vs_opencv": "vs OpenCV", "speedup_vs_forum": "vs forum"}
+
+
+# ----------------------------------------------------------------------------
+# the three implementations being compared
+# ----------------------------------------------------------------------------
+def opencv_encode(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV RGB -> I420, then U and V interleaved into (H/2, W/2, 2)."""
+    h, w = rgb.shape[:2]
+    i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+    chroma = i420[h:].reshape(2, h // 2, w // 2)  # the U plane, then the V plane
+    uv = np.empty((h // 2, w // 2, 2), np.uint8)
+    uv[..., 0] = chroma[0]
+    uv[..., 1] = chroma[1]
+    return i420[:h], uv
+
+
+def opencv_decode(nv12: np.ndarray, height: int, width: int) -> np.ndarray:
+    """OpenCV NV12 -> RGB from a flat NV12 buffer."""
+    return cv2.cvtColor(nv12.reshape(height * 3 // 2, width), cv2.COLOR_YUV2RGB_NV12)
+
+
+def forum_encode(rgb: np.ndarray) -> np.ndarray:
+    """The forum recipe, written the way it is posted; returns (H*3/2, W).
+
+    Its column loop makes W/2 iterations of two strided copies, about 2 ms at
+    1080p here; a per-element loop would cost far more.  CONVENTIONS.md's
+    117 ms (70 ms in the loop) therefore describes a slower variant.
+    """
+    img = Image.fromarray(rgb)
+    w, h = img.size
+    y, u, v = img.convert("YCbCr").split()
+    u = u.resize((w // 2, h // 2))
+    v = v.resize((w // 2, h // 2))
+    y = np.array(y)
+    u = np.array(u)
+    v = np.array(v)
+    uv = np.zeros((h // 2, w), dtype=np.uint8)
+    for i in range(w // 2):
+        uv[:, 2 * i] = u[:, i]
+        uv[:, 2 * i + 1] = v[:, i]
+    return np.concatenate((y, uv), axis=0)
+
+
+def frame_to_buffer(frame: nv12kit.NV12Frame) -> np.ndarray:
+    """Flat NV12 bytes (Y then UV) of a frame, as a uint8 array."""
+    return np.concatenate((frame.y.reshape(-1), frame.uv.reshape(-1)))
+
+
+# ----------------------------------------------------------------------------
+# measuring
+# ----------------------------------------------------------------------------
+def _minor_faults() -> int | None:
+    """Minor page faults of this process so far (None where unsupported)."""
+    if resource is None:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def time_each(candidates: dict[str, Callable[[], object]], repeat: int) -> dict[str, tuple[float, float | None]]:
+    """Per candidate: (median ms, minor page faults per call) over `repeat` calls.
+
+    Each candidate gets a warm-up call, then its timed calls back to back, so
+    its input stays warm in cache, as in the CONVENTIONS.md measurements.
+    Page faults show time spent getting fresh memory for temporaries, which
+    glibc may hand back to the kernel after every call.
+    """
+    results = {}
+    gc.collect()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # a collection landing inside one sample would skew it
+    try:
+        for name, fn in candidates.items():
+            for _ in range(WARMUP_CALLS):
+                fn()
+            faults_before = _minor_faults()
+            times = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - start)
+            faults_after = _minor_faults()
+            faults = None if faults_before is None else (faults_after - faults_before) / repeat
+            results[name] = (statistics.median(times) * 1e3, faults)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return results
+
+
+def check_equal_work(rgb: np.ndarray) -> dict[str, bool]:
+    """Check our "opencv" convention against OpenCV itself on `rgb`.
+
+    Raises AssertionError (even under ``python -O``) if encode or decode
+    differ, because then the OpenCV rows would not compare equal work.  The
+    forum recipe against our "pil" convention is only reported.
+    """
+    h, w = rgb.shape[:2]
+    ours = nv12kit.rgb_to_nv12(rgb, convention="opencv")
+    ref_y, ref_uv = opencv_encode(rgb)
+    if not (np.array_equal(ours.y, ref_y) and np.array_equal(ours.uv, ref_uv)):
+        bad = int(np.count_nonzero(ours.y != ref_y) + np.count_nonzero(ours.uv != ref_uv))
+        raise AssertionError(
+            f"nv12kit 'opencv' encode differs from cv2 I420+interleave at {h}x{w} in {bad} bytes; "
+            "the timings would not compare equal work. Fix nv12kit.convert before benchmarking."
+        )
+    ours_rgb = nv12kit.nv12_to_rgb(ours, convention="opencv")
+    ref_rgb = opencv_decode(frame_to_buffer(ours), h, w)
+    if not np.array_equal(ours_rgb, ref_rgb):
+        bad = int(np.count_nonzero(ours_rgb != ref_rgb))
+        raise AssertionError(
+            f"nv12kit 'opencv' decode differs from cv2 COLOR_YUV2RGB_NV12 at {h}x{w} in {bad} values; "
+            "the timings would not compare equal work. Fix nv12kit.convert before benchmarking."
+        )
+    pil_frame = nv12kit.rgb_to_nv12(rgb, convention="pil")
+    forum_matches_pil = bool(np.array_equal(forum_encode(rgb).reshape(-1), frame_to_buffer(pil_frame)))
+    return {"opencv_encode_identical": True, "opencv_decode_identical": True, "forum_equals_pil": forum_matches_pil}
+
+
+@dataclass
+class Row:
+    """One line of the table: an operation under one convention."""
+
+    operation: str  # "encode" or "decode"
+    convention: str
+    ours_ms: float
+    opencv_ms: float
+    forum_ms: float | None  # encode only
+    targeted: bool
+    ours_faults_per_call: float | None = None
+
+    @property
+    def ratio(self) -> float:
+        return self.ours_ms / self.opencv_ms
+
+    @property
+    def speedup(self) -> float | None:
+        return None if self.forum_ms is None else self.forum_ms / self.ours_ms
+
+    @property
+    def checks(self) -> dict[str, bool]:
+        """Target name -> met, for the targets this row carries."""
+        if not self.targeted:
+            return {}
+        met = {"ratio_vs_opencv": self.ratio <= MAX_RATIO_VS_OPENCV}
+        if self.speedup is not None:
+            met["speedup_vs_forum"] = self.speedup >= MIN_SPEEDUP_VS_FORUM
+        return met
+
+    @property
+    def status(self) -> str:
+        if not self.targeted:
+            return "info"
+        return "PASS" if all(self.checks.values()) else "MISS"
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(ratio_vs_opencv=self.ratio, speedup_vs_forum=self.speedup, targets_met=self.checks,
+                    status=self.status)
+        return data
+
+
+def bench_size(rgb: np.ndarray, repeat: int) -> tuple[list[Row], dict[str, Any], dict[str, bool]]:
+    """Time every candidate on `rgb`; return table rows, reference times and checks."""
+    h, w = rgb.shape[:2]
+    checks = check_equal_work(rgb)
+    conventions = TARGETED + EXTRAS
+    # Decoders get frames in their own convention, as they would in use.
+    frames = {c: nv12kit.rgb_to_nv12(rgb, convention=c) for c in conventions}
+    nv12_buffer = frame_to_buffer(frames["opencv"])
+
+    candidates: dict[str, Callable[[], object]] = {
+        "opencv encode": lambda: opencv_encode(rgb),
+        "opencv decode": lambda: opencv_decode(nv12_buffer, h, w),
+        "forum encode": lambda: forum_encode(rgb),
+    }
+    for c in conventions:
+        candidates[f"ours encode {c}"] = lambda c=c: nv12kit.rgb_to_nv12(rgb, convention=c)
+        candidates[f"ours decode {c}"] = lambda c=c: nv12kit.nv12_to_rgb(frames[c], convention=c)
+    timed = time_each(candidates, repeat)
+    ms = {name: median for name, (median, _) in timed.items()}
+
+    rows = []
+    for op in ("encode", "decode"):
+        for c in conventions:
+            rows.append(Row(
+                operation=op,
+                convention=c,
+                ours_ms=ms[f"ours {op} {c}"],
+                opencv_ms=ms[f"opencv {op}"],
+                forum_ms=ms["forum encode"] if op == "encode" else None,
+                targeted=c in TARGETED,
+                ours_faults_per_call=timed[f"ours {op} {c}"][1],
+            ))
+    reference = {
+        "opencv_encode_ms": ms["opencv encode"],
+        "opencv_decode_ms": ms["opencv decode"],
+        "forum_encode_ms": ms["forum encode"],
+        "faults_per_call": {name: faults for name, (_, faults) in timed.items() if not name.startswith("ours")},
+    }
+    return rows, reference, checks
+
+
+# ----------------------------------------------------------------------------
+# reporting
+# ----------------------------------------------------------------------------
+def _blas_threads() -> int | None:
+    """Threads of numpy's bundled OpenBLAS, or None if it cannot be asked."""
+    libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+    for lib in sorted(libs.glob("*openblas*")):
+        try:
+            handle = ctypes.CDLL(str(lib))
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                       "openblas_get_num_threads64_", "openblas_get_num_threads"):
+            fn = getattr(handle, symbol, None)
+            if fn is not None:
+                fn.restype = ctypes.c_int
+                return int(fn())
+    return None
+
+
+def machine_info() -> dict[str, Any]:
+    """Platform, CPU and library versions, for the header and the JSON."""
+    cpu_model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": cpu_model,
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": usable,
+        "numpy": np.__version__,
+        "opencv": cv2.__version__,
+        "pillow": PIL.__version__,
+        "nv12kit": nv12kit.__version__,
+        "blas_threads": _blas_threads(),
+    }
+
+
+def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
+def format_table(rows: list[Row], opencv_label: str, mark: str) -> str:
+    """Render one size's rows as an aligned plain-text table."""
+    header = ["operation", "ours ms", f"OpenCV ms ({opencv_label})", "ours/OpenCV",
+              f"target (<= {MAX_RATIO_VS_OPENCV:.1f}x)", "forum ms", "vs forum",
+              f"target (>= {MIN_SPEEDUP_VS_FORUM:.0f}x)", "result"]
+    body = []
+    for r in rows:
+        ratio_target = "met" if r.checks.get("ratio_vs_opencv") else ("missed" if r.targeted else "-")
+        if "speedup_vs_forum" in r.checks:
+            forum_target = "met" if r.checks["speedup_vs_forum"] else "missed"
+        else:
+            forum_target = "-"
+        body.append([
+            f"{r.operation} {r.convention}" + ("" if r.targeted else " (extra)"),
+            _fmt(r.ours_ms, ".2f"),
+            _fmt(r.opencv_ms, ".2f"),
+            _fmt(r.ratio, ".2f", "x"),
+            ratio_target,
+            _fmt(r.forum_ms, ".1f"),
+            _fmt(r.speedup, ".1f", "x"),
+            forum_target,
+            r.status + (mark if r.targeted else ""),
+        ])
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+
+    def render(cells: list[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = [c.rjust(wd) for c, wd in zip(cells[1:], widths[1:])]
+        return " | ".join([first, *rest])
+
+    rule = "-+-".join("-" * wd for wd in widths)
+    return "\n".join([render(header), rule, *(render(b) for b in body)])
+
+
+# ----------------------------------------------------------------------------
+# command line
+# ----------------------------------------------------------------------------
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """'480x640,1080x1920' -> [(480, 640), (1080, 1920)] (height x width, even)."""
+    sizes = []
+    for item in text.split(","):
+        parts = item.strip().lower().split("x")
+        try:
+            h, w = (int(p) for p in parts)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"size {item!r} is not HEIGHTxWIDTH; write e.g. 480x640,1080x1920"
+            ) from None
+        if h <= 0 or w <= 0 or h % 2 or w % 2:
+            raise argparse.ArgumentTypeError(
+                f"size {item!r} must be positive and even in both dimensions (NV12 needs even H and W)"
+            )
+        sizes.append((h, w))
+    return sizes
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Time nv12kit RGB<->NV12 against OpenCV and the forum recipe (ratios from one run).")
+    parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("480x640,1080x1920"),
+                        help="comma-separated HEIGHTxWIDTH frame sizes (default: 480x640,1080x1920)")
+    parser.add_argument("--repeat", type=_positive, default=15,
+                        help="timed calls per candidate after one warm-up call; medians are reported (default: 15)")
+    parser.add_argument("--threads", type=_non_negative, default=1,
+                        help="OpenCV threads: 1 = one core vs one core (default), 0 = leave OpenCV's default, "
+                             "N = cv2.setNumThreads(N)")
+    parser.add_argument("--photo", choices=PHOTOS, default="coffee",
+                        help="bundled photo to resize to each size (default: coffee, landscape)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON to PATH")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.json is not None and not args.json.resolve().parent.is_dir():
+        parser.error(f"--json {args.json}: directory {args.json.resolve().parent} does not exist; create it first")
+    if args.threads > 0:
+        cv2.setNumThreads(args.threads)
+    cv_threads = cv2.getNumThreads()
+    opencv_label = f"{cv_threads} thr" if args.threads else f"default, {cv_threads} thr"
+    # Rows where OpenCV may use more cores than we do are marked.
+    mark = "" if cv_threads == 1 else "*"
+
+    info = machine_info()
+    print(f"machine: {info['platform']}, python {info['python']}")
+    print(f"cpu: {info['cpu']}; cpu_count {info['cpu_count']}, usable {info['usable_cpus']}")
+    print(f"versions: numpy {info['numpy']}, opencv {info['opencv']}, pillow {info['pillow']}, "
+          f"nv12kit {info['nv12kit']}")
+    blas = "unknown" if info["blas_threads"] is None else info["blas_threads"]
+    print(f"threads: OpenCV {cv_threads} ({'set by --threads' if args.threads else 'OpenCV default'}), "
+          f"numpy BLAS {blas}, nv12kit 1 (pure numpy)")
+
+    photo = {p.stem: p for p in photo_paths()}[args.photo]
+    source = nv12kit.load_image(photo)
+    print(f"content: {photo.name} ({source.shape[1]}x{source.shape[0]}) resized with nv12kit.resize_to; "
+          f"median of {args.repeat} calls after {WARMUP_CALLS} warm-up, time.perf_counter")
+
+    results = []
+    all_rows: list[tuple[str, Row]] = []
+    for h, w in args.sizes:
+        rgb = nv12kit.resize_to(source, h, w)
+        try:
+            rows, reference, checks = bench_size(rgb, args.repeat)
+        except AssertionError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        size = f"{h}x{w}"
+        print(f"\n== {size} (H x W) ==")
+        print(format_table(rows, opencv_label, mark))
+        heavy = [f"{r.operation} {r.convention} {r.ours_faults_per_call:.0f}" for r in rows
+                 if r.ours_faults_per_call is not None and r.ours_faults_per_call > FAULTS_NOTE_THRESHOLD]
+        if heavy:
+            print("note: minor page faults per call (fresh memory for temporaries each call): " + ", ".join(heavy))
+        if not checks["forum_equals_pil"]:
+            print("note: the forum recipe's bytes differ from nv12kit's 'pil' convention on this image")
+        all_rows.extend((size, r) for r in rows)
+        results.append({"height": h, "width": w, "reference": reference, "checks": checks,
+                        "rows": [r.as_json() for r in rows]})
+
+    missed = []
+    met_count = total = 0
+    for size, r in all_rows:
+        total += len(r.checks)
+        met_count += sum(r.checks.values())
+        failed = [TARGET_LABELS[name] for name, met in r.checks.items() if not met]
+        if failed:
+            missed.append(f"{size} {r.operation} {r.convention} ({', '.join(failed)})")
+    summary = f"targets: {met_count}/{total} met, {total - met_count} missed"
+    if missed:
+        summary += ": " + "; ".join(missed)
+    print("\n" + summary)
+    if mark:
+        print(f"* OpenCV ran with {cv_threads} threads against our 1: not a one-core comparison")
+
+    if args.json is not None:
+        payload = {
+            "machine": info,
+            "settings": {"sizes": [list(s) for s in args.sizes], "repeat": args.repeat,
+                         "warmup_calls": WARMUP_CALLS, "threads_arg": args.threads,
+                         "opencv_threads": cv_threads, "photo": photo.name,
+                         "max_ratio_vs_opencv": MAX_RATIO_VS_OPENCV, "min_speedup_vs_forum": MIN_SPEEDUP_VS_FORUM},
+            "sizes": results,
+            "summary": {"targets_met": met_count, "targets_total": total, "missed": missed},
+        }
+        path = atomic_write(args.json, (json.dumps(payload, indent=2) + "\n").encode())
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
