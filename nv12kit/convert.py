@@ -178,7 +178,7 @@ def _planes(rgb: np.ndarray, perm: tuple[int, int, int], dtype: type) -> tuple[n
     it once, into the arithmetic's own dtype, keeps the rest of the work on
     contiguous arrays that NumPy vectorises.
     """
-    return tuple(rgb[..., c].astype(dtype) for c in perm)
+    return tuple(rgb[..., c].astype(dtype, order="C") for c in perm)
 
 
 def _apply_perm(rgb: np.ndarray, perm: tuple[int, int, int]) -> np.ndarray:

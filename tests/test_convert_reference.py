@@ -470,7 +470,7 @@ def assert_exact_except_ties(got: np.ndarray, want: np.ndarray, tie: np.ndarray,
     differ = got != want
     stray = differ & ~(tie & (got.astype(np.int16) == want.astype(np.int16) - 1))
     bad = np.argwhere(stray)
-    assert not bad.size, f"{what}: {len(bad)} samples differ from the exact formula off a tie, first at {bad[:3].tolist()}"
+    assert not bad.size, f"{what}: {len(bad)} samples differ from the exact formula off a tie, first {bad[:3].tolist()}"
     return int(differ.sum())
 
 
