@@ -13,10 +13,11 @@ with :func:`nv12kit.resize_to` and converted by:
   COLOR_RGB2YUV_I420)`` followed by a numpy interleave of U and V into an
   (H/2, W/2, 2) array, since OpenCV has no direct RGB -> NV12; decode is
   ``cv2.cvtColor(nv12.reshape(H*3//2, W), COLOR_YUV2RGB_NV12)``.
-* **the forum recipe** (encode only), as it is posted: Pillow
+* **the forum recipe** (encode only), as it is usually posted: Pillow
   ``convert('YCbCr')``, ``split``, U and V ``resize``-d to half size, a
-  Python loop over the chroma columns to interleave them, then Y and UV
-  concatenated.  Like ours it starts from the same RGB array.
+  Python loop interleaving them sample by sample, then Y and UV
+  concatenated.  Like ours it starts from the same RGB array.  A variant
+  that loops over columns instead is timed too and printed for information.
 
 All candidates are timed with :func:`time.perf_counter` in one process:
 each one gets a warm-up call, then ``--repeat`` timed calls back to back
@@ -30,11 +31,10 @@ work; it stops with exit status 1 if they are not.
 
 Threads
 -------
-nv12kit is single-threaded numpy.  By default (``--threads 1``) OpenCV is
-pinned with ``cv2.setNumThreads(1)``, so the comparison is one core against
-one core, as in CONVENTIONS.md.  ``--threads 0`` leaves OpenCV at its
-default pool; those rows are marked ``*`` because they are no longer a
-one-core comparison.  numpy's BLAS is always pinned to one thread (the
+``--threads N`` gives both libraries N threads (``cv2.setNumThreads`` and
+``nv12kit.set_num_threads``).  The default, 1, compares one core against one
+core, as in CONVENTIONS.md.  ``--threads 0`` leaves both at their defaults
+(all cores); those rows are marked ``*``.  numpy's BLAS is always pinned to one thread (the
 environment variables below are set before numpy is imported).
 
 How to read the table
@@ -133,25 +133,36 @@ def opencv_decode(nv12: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def forum_encode(rgb: np.ndarray) -> np.ndarray:
-    """The forum recipe, written the way it is posted; returns (H*3/2, W).
+    """The forum recipe as it is usually posted; returns flat NV12 bytes.
 
-    Its column loop makes W/2 iterations of two strided copies, about 2 ms at
-    1080p here; a per-element loop would cost far more.  CONVENTIONS.md's
-    117 ms (70 ms in the loop) therefore describes a slower variant.
+    Pillow converts and shrinks the chroma; a Python loop then interleaves U
+    and V one sample at a time.  That loop is what makes the recipe slow
+    (about 120-140 ms at 1080p, as in CONVENTIONS.md's measurement).
     """
     img = Image.fromarray(rgb)
     w, h = img.size
     y, u, v = img.convert("YCbCr").split()
-    u = u.resize((w // 2, h // 2))
-    v = v.resize((w // 2, h // 2))
-    y = np.array(y)
-    u = np.array(u)
-    v = np.array(v)
+    u = np.array(u.resize((w // 2, h // 2))).flatten()
+    v = np.array(v.resize((w // 2, h // 2))).flatten()
+    uv = []
+    for i in range(len(u)):
+        uv.append(u[i])
+        uv.append(v[i])
+    return np.concatenate((np.array(y).reshape(-1), np.array(uv, dtype=np.uint8)))
+
+
+def forum_encode_columns(rgb: np.ndarray) -> np.ndarray:
+    """A faster variant of the recipe that interleaves column by column (reported for information)."""
+    img = Image.fromarray(rgb)
+    w, h = img.size
+    y, u, v = img.convert("YCbCr").split()
+    u = np.array(u.resize((w // 2, h // 2)))
+    v = np.array(v.resize((w // 2, h // 2)))
     uv = np.zeros((h // 2, w), dtype=np.uint8)
     for i in range(w // 2):
         uv[:, 2 * i] = u[:, i]
         uv[:, 2 * i + 1] = v[:, i]
-    return np.concatenate((y, uv), axis=0)
+    return np.concatenate((y, uv), axis=0).reshape(-1)
 
 
 def frame_to_buffer(frame: nv12kit.NV12Frame) -> np.ndarray:
@@ -225,7 +236,10 @@ def check_equal_work(rgb: np.ndarray) -> dict[str, bool]:
             "the timings would not compare equal work. Fix nv12kit.convert before benchmarking."
         )
     pil_frame = nv12kit.rgb_to_nv12(rgb, convention="pil")
-    forum_matches_pil = bool(np.array_equal(forum_encode(rgb).reshape(-1), frame_to_buffer(pil_frame)))
+    forum_matches_pil = bool(
+        np.array_equal(forum_encode(rgb), frame_to_buffer(pil_frame))
+        and np.array_equal(forum_encode_columns(rgb), frame_to_buffer(pil_frame))
+    )
     return {"opencv_encode_identical": True, "opencv_decode_identical": True, "forum_equals_pil": forum_matches_pil}
 
 
@@ -285,6 +299,7 @@ def bench_size(rgb: np.ndarray, repeat: int) -> tuple[list[Row], dict[str, Any],
         "opencv encode": lambda: opencv_encode(rgb),
         "opencv decode": lambda: opencv_decode(nv12_buffer, h, w),
         "forum encode": lambda: forum_encode(rgb),
+        "forum encode (column loop)": lambda: forum_encode_columns(rgb),
     }
     for c in conventions:
         candidates[f"ours encode {c}"] = lambda c=c: nv12kit.rgb_to_nv12(rgb, convention=c)
@@ -308,6 +323,7 @@ def bench_size(rgb: np.ndarray, repeat: int) -> tuple[list[Row], dict[str, Any],
         "opencv_encode_ms": ms["opencv encode"],
         "opencv_decode_ms": ms["opencv decode"],
         "forum_encode_ms": ms["forum encode"],
+        "forum_encode_column_loop_ms": ms["forum encode (column loop)"],
         "faults_per_call": {name: faults for name, (_, faults) in timed.items() if not name.startswith("ours")},
     }
     return rows, reference, checks
@@ -440,8 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=_positive, default=15,
                         help="timed calls per candidate after one warm-up call; medians are reported (default: 15)")
     parser.add_argument("--threads", type=_non_negative, default=1,
-                        help="OpenCV threads: 1 = one core vs one core (default), 0 = leave OpenCV's default, "
-                             "N = cv2.setNumThreads(N)")
+                        help="threads for both OpenCV and nv12kit: 1 = one core each (default), "
+                             "0 = each library's default (all cores)")
     parser.add_argument("--photo", choices=PHOTOS, default="coffee",
                         help="bundled photo to resize to each size (default: coffee, landscape)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON to PATH")
@@ -455,10 +471,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--json {args.json}: directory {args.json.resolve().parent} does not exist; create it first")
     if args.threads > 0:
         cv2.setNumThreads(args.threads)
+        nv12kit.set_num_threads(args.threads)
     cv_threads = cv2.getNumThreads()
+    our_threads = nv12kit.get_num_threads()
     opencv_label = f"{cv_threads} thr" if args.threads else f"default, {cv_threads} thr"
     # Rows where OpenCV may use more cores than we do are marked.
-    mark = "" if cv_threads == 1 else "*"
+    mark = "" if cv_threads == 1 and our_threads == 1 else "*"
 
     info = machine_info()
     print(f"machine: {info['platform']}, python {info['python']}")
@@ -467,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
           f"nv12kit {info['nv12kit']}")
     blas = "unknown" if info["blas_threads"] is None else info["blas_threads"]
     print(f"threads: OpenCV {cv_threads} ({'set by --threads' if args.threads else 'OpenCV default'}), "
-          f"numpy BLAS {blas}, nv12kit 1 (pure numpy)")
+          f"numpy BLAS {blas}, nv12kit {our_threads}")
 
     photo = {p.stem: p for p in photo_paths()}[args.photo]
     source = nv12kit.load_image(photo)
@@ -490,6 +508,7 @@ def main(argv: list[str] | None = None) -> int:
                  if r.ours_faults_per_call is not None and r.ours_faults_per_call > FAULTS_NOTE_THRESHOLD]
         if heavy:
             print("note: minor page faults per call (fresh memory for temporaries each call): " + ", ".join(heavy))
+        print(f"forum recipe, column-loop variant: {reference['forum_encode_column_loop_ms']:.1f} ms (information)")
         if not checks["forum_equals_pil"]:
             print("note: the forum recipe's bytes differ from nv12kit's 'pil' convention on this image")
         all_rows.extend((size, r) for r in rows)
@@ -509,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         summary += ": " + "; ".join(missed)
     print("\n" + summary)
     if mark:
-        print(f"* OpenCV ran with {cv_threads} threads against our 1: not a one-core comparison")
+        print(f"* OpenCV ran with {cv_threads} threads and nv12kit with {our_threads}: not a one-core comparison")
 
     if args.json is not None:
         payload = {

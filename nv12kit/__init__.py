@@ -12,7 +12,7 @@ NV12Frame(4x4, Y mean 16.0, U mean 128.0, V mean 128.0)
 from __future__ import annotations
 
 from .conventions import CONVENTIONS, Convention, convention_names, get_convention
-from .convert import nv12_to_rgb, rgb_to_nv12, yuv444_to_rgb
+from .convert import get_num_threads, nv12_to_rgb, rgb_to_nv12, set_num_threads, yuv444_to_rgb
 from .errors import ConventionError, InputError, ModelError, NV12KitError
 from .images import crop_to_even, load_image, pad_to_even, resize_to
 from .yuv import LAYOUTS, NV12Frame, frame_nbytes, read_yuv, write_yuv
@@ -32,12 +32,14 @@ __all__ = [
     "crop_to_even",
     "frame_nbytes",
     "get_convention",
+    "get_num_threads",
     "load_image",
     "nv12_to_rgb",
     "pad_to_even",
     "read_yuv",
     "resize_to",
     "rgb_to_nv12",
+    "set_num_threads",
     "write_yuv",
     "yuv444_to_rgb",
     "__version__",

@@ -18,8 +18,9 @@ The conventions differ in five independent ways, each one a field:
     ``"full"`` (JFIF: Y, U and V use 0-255) or ``"limited"`` ("video",
     "studio" or "TV" range: Y 16-235, U and V 16-240).
 ``arithmetic``
-    How the numbers are computed.  ``"float"`` evaluates the formula in
-    float64 and rounds as ``rounding`` says; ``"opencv"`` is OpenCV's 20-bit
+    How the numbers are computed.  ``"float"`` is the real-number formula,
+    rounded as ``rounding`` says (``evaluation`` says whether the exact value
+    or its float64 evaluation is rounded); ``"opencv"`` is OpenCV's 20-bit
     fixed point, ``"libyuv"`` is libyuv's 8-bit fixed point and ``"pillow"``
     is Pillow's own C code.  The fixed-point arithmetics ignore ``rounding``:
     their rounding is part of the arithmetic.
@@ -50,6 +51,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from types import MappingProxyType
 
 import numpy as np
@@ -78,6 +80,7 @@ _ARITHMETICS = ("float", "opencv", "libyuv", "pillow")
 _CHROMA_DOWN = ("topleft", "box", "bicubic")
 _CHROMA_UP = ("nearest", "bilinear")
 _ROUNDINGS = ("nearest", "floor", "truncate")
+_EVALUATIONS = ("exact", "float64")
 
 Matrix3 = tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]
 
@@ -102,9 +105,17 @@ class Convention:
         Chroma up-sampling when decoding.
     rounding : {"nearest", "floor", "truncate"}
         Rounding of the ``"float"`` arithmetic when encoding: ``nearest`` is
-        ``floor(x + 0.5)``, ``truncate`` is ``astype(np.uint8)`` after the
-        formula, as NumPy code that skips rounding does.  Decoding always
-        rounds to nearest.
+        ``floor(x + 0.5)`` (halves go up), ``truncate`` is what
+        ``astype(np.uint8)`` does after the formula, as NumPy code that skips
+        rounding does.  Decoding always rounds to nearest, halves up.
+    evaluation : {"exact", "float64"}
+        What the ``"float"`` arithmetic rounds.  ``"exact"`` rounds the value
+        of the formula in exact arithmetic (Kr, Kb and any coefficients taken
+        as the decimals they are written as), so a value of exactly 14.5
+        becomes 15.  ``"float64"`` rounds the formula evaluated left to right
+        in float64, as NumPy reference code does: ``0.299 + 0.587 + 0.114``
+        is ``0.9999999999999999`` there and truncates to 0.  Decoding is
+        always exact.
     encode_coefficients : 3x3 tuple of float, optional
         Explicit encode matrix (rows Y, U, V; columns R, G, B) to use instead
         of the one derived from ``matrix`` and ``range``, for vendors that
@@ -120,6 +131,7 @@ class Convention:
     chroma_down: str = "box"
     chroma_up: str = "nearest"
     rounding: str = "nearest"
+    evaluation: str = "exact"
     encode_coefficients: Matrix3 | None = None
     description: str = ""
     reference: str = ""
@@ -131,6 +143,7 @@ class Convention:
         self._check("chroma_down", self.chroma_down, _CHROMA_DOWN)
         self._check("chroma_up", self.chroma_up, _CHROMA_UP)
         self._check("rounding", self.rounding, _ROUNDINGS)
+        self._check("evaluation", self.evaluation, _EVALUATIONS)
         if self.arithmetic == "opencv" and (self.matrix, self.range) != ("bt601", "limited"):
             raise ConventionError(
                 f"convention {self.name!r}: OpenCV's fixed-point NV12 code is BT.601 limited range only, "
@@ -174,8 +187,38 @@ class Convention:
         """The luma weights ``(Kr, Kb)`` of :attr:`matrix`."""
         return MATRICES[self.matrix]
 
+    def exact_encode_matrix(self) -> tuple[tuple[tuple[Fraction, ...], ...], tuple[Fraction, ...]]:
+        """The encode matrix and offsets as exact fractions: ``yuv = M @ rgb + offset``.
+
+        Kr, Kb and vendor coefficients are taken as the decimals they are
+        written as (0.299 is 299/1000).
+
+        Examples
+        --------
+        >>> m, off = get_convention("bt601-full").exact_encode_matrix()
+        >>> m[2], off
+        ((Fraction(1, 2), Fraction(-587, 1402), Fraction(-57, 701)), (Fraction(0, 1), Fraction(128, 1), Fraction(128, 1)))
+        """
+        return _exact_encode(self.matrix, self.range, self.encode_coefficients)
+
+    def exact_decode_matrix(self) -> tuple[tuple[tuple[Fraction, ...], ...], tuple[Fraction, ...]]:
+        """The exact inverse of the standard encode matrix: ``rgb = M @ (yuv - offset)``.
+
+        Decoders implement the standard, not a vendor's rounding of it, so
+        conventions with rounded ``encode_coefficients`` decode with the
+        inverse of the matrix derived from Kr and Kb.
+
+        Examples
+        --------
+        >>> m, off = get_convention("horizon").exact_decode_matrix()
+        >>> m[0], m[2][1]
+        ((Fraction(1, 1), Fraction(0, 1), Fraction(701, 500)), Fraction(443, 250))
+        """
+        matrix, offset = _exact_encode(self.matrix, self.range, None)
+        return _inverse3(matrix), offset
+
     def encode_matrix(self) -> tuple[np.ndarray, np.ndarray]:
-        """The float encode matrix and offsets: ``yuv = M @ rgb + offset``.
+        """The encode matrix and offsets in float64: ``yuv = M @ rgb + offset``.
 
         Returns
         -------
@@ -190,31 +233,14 @@ class Convention:
         >>> [round(float(x), 6) for x in m[1]], off.tolist()
         ([-0.168736, -0.331264, 0.5], [0.0, 128.0, 128.0])
         """
-        if self.encode_coefficients is not None:
-            matrix = np.array(self.encode_coefficients, dtype=np.float64)
-            offset = np.array([16.0 if self.range == "limited" else 0.0, 128.0, 128.0])
-            return matrix, offset
-        kr, kb = self.kr_kb
-        kg = 1.0 - kr - kb
-        luma = np.array([kr, kg, kb])
-        cb = (np.array([0.0, 0.0, 1.0]) - luma) / (2.0 * (1.0 - kb))
-        cr = (np.array([1.0, 0.0, 0.0]) - luma) / (2.0 * (1.0 - kr))
-        matrix = np.stack([luma, cb, cr])
-        if self.range == "limited":
-            matrix = matrix * np.array([[219.0 / 255.0], [224.0 / 255.0], [224.0 / 255.0]])
-            offset = np.array([16.0, 128.0, 128.0])
-        else:
-            offset = np.array([0.0, 128.0, 128.0])
-        return matrix, offset
+        matrix, offset = self.exact_encode_matrix()
+        return np.array(matrix, dtype=np.float64), np.array(offset, dtype=np.float64)
 
     def decode_matrix(self) -> tuple[np.ndarray, np.ndarray]:
-        """The float decode matrix and offsets: ``rgb = M @ (yuv - offset)``.
+        """The decode matrix and offsets in float64: ``rgb = M @ (yuv - offset)``.
 
-        It is the exact inverse of the textbook encode matrix of
-        :attr:`matrix` and :attr:`range` (for BT.601 full range: 1.402,
-        -0.344136, -0.714136, 1.772), also for conventions with rounded
-        ``encode_coefficients``: decoders implement the standard, not a
-        vendor's rounding of it.
+        For BT.601 full range the rows are (1, 0, 1.402), (1, -0.344136,
+        -0.714136) and (1, 1.772, 0), to six places.
 
         Examples
         --------
@@ -222,9 +248,8 @@ class Convention:
         >>> [round(float(x), 6) for x in m[1]], off.tolist()
         ([1.0, -0.344136, -0.714136], [0.0, 128.0, 128.0])
         """
-        standard = self if self.encode_coefficients is None else self.replace(encode_coefficients=None)
-        matrix, offset = standard.encode_matrix()
-        return np.linalg.inv(matrix), offset
+        matrix, offset = self.exact_decode_matrix()
+        return np.array(matrix, dtype=np.float64), np.array(offset, dtype=np.float64)
 
     def replace(self, **changes: object) -> Convention:
         """A copy with some fields changed (validated like a new one).
@@ -242,12 +267,47 @@ class Convention:
         return (
             f"{self.name}: {self.matrix.upper()} {self.range} range{coeffs}, {self.arithmetic} arithmetic, "
             f"chroma down {self.chroma_down}, up {self.chroma_up}"
-            + (f", rounding {self.rounding}" if self.arithmetic == "float" else "")
+            + (f", rounding {self.rounding} ({self.evaluation})" if self.arithmetic == "float" else "")
         )
 
     def to_dict(self) -> dict[str, object]:
         """The fields as a JSON-friendly dict."""
         return dataclasses.asdict(self)
+
+
+def _decimal(value: float) -> Fraction:
+    """A float as the decimal it was written as: 0.299 -> 299/1000."""
+    return Fraction(repr(float(value)))
+
+
+def _exact_encode(
+    matrix: str, range_: str, coefficients: Matrix3 | None
+) -> tuple[tuple[tuple[Fraction, ...], ...], tuple[Fraction, ...]]:
+    limited = range_ == "limited"
+    offset = (Fraction(16 if limited else 0), Fraction(128), Fraction(128))
+    if coefficients is not None:
+        return tuple(tuple(_decimal(c) for c in row) for row in coefficients), offset
+    kr, kb = (_decimal(k) for k in MATRICES[matrix])
+    luma = (kr, 1 - kr - kb, kb)
+    cb = tuple((e - w) / (2 * (1 - kb)) for e, w in zip((0, 0, 1), luma))
+    cr = tuple((e - w) / (2 * (1 - kr)) for e, w in zip((1, 0, 0), luma))
+    rows = (luma, cb, cr)
+    if limited:
+        scale = (Fraction(219, 255), Fraction(224, 255), Fraction(224, 255))
+        rows = tuple(tuple(c * s for c in row) for row, s in zip(rows, scale))
+    return rows, offset
+
+
+def _inverse3(m: tuple[tuple[Fraction, ...], ...]) -> tuple[tuple[Fraction, ...], ...]:
+    """Exact inverse of a 3x3 matrix of fractions (adjugate over determinant)."""
+    (a, b, c), (d, e, f), (g, h, i) = m
+    det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+    adj = (
+        (e * i - f * h, c * h - b * i, b * f - c * e),
+        (f * g - d * i, a * i - c * g, c * d - a * f),
+        (d * h - e * g, b * g - a * h, a * e - b * d),
+    )
+    return tuple(tuple(x / det for x in row) for row in adj)
 
 
 _HORIZON_COEFFICIENTS: Matrix3 = (
@@ -267,6 +327,7 @@ def _presets() -> dict[str, Convention]:
             chroma_down="topleft",
             chroma_up="nearest",
             rounding="truncate",
+            evaluation="float64",
             encode_coefficients=_HORIZON_COEFFICIENTS,
             description=(
                 "Horizon Robotics toolchain (hbdk / OpenExplorer) reference: BT.601 full range with the "

@@ -462,36 +462,30 @@ def exact_decode(y: np.ndarray, u: np.ndarray, v: np.ndarray, name: str) -> tupl
     return np.stack([r[0], gr[0], b[0]], axis=-1), np.stack([r[1], gr[1], b[1]], axis=-1)
 
 
-def assert_exact_except_ties(got: np.ndarray, want: np.ndarray, tie: np.ndarray, what: str) -> int:
-    """Equal to the exact result, except on exact .5 ties, where only rounding down is tolerated here.
-
-    Returns the number of ties rounded down (see the xfail tests below).
-    """
-    differ = got != want
-    stray = differ & ~(tie & (got.astype(np.int16) == want.astype(np.int16) - 1))
-    bad = np.argwhere(stray)
-    assert not bad.size, f"{what}: {len(bad)} samples differ from the exact formula off a tie, first {bad[:3].tolist()}"
-    return int(differ.sum())
+def assert_exact(got: np.ndarray, want: np.ndarray, what: str) -> None:
+    """Equal to the exact result everywhere, exact .5 ties included (they round up)."""
+    bad = np.argwhere(got != want)
+    assert not bad.size, f"{what}: {len(bad)} samples differ from the exact formula, first {bad[:3].tolist()}"
 
 
 @pytest.mark.parametrize("name", GENERIC)
-def test_generic_encode_is_exact_off_ties_for_every_colour(name, all_colours, all_colours_flat):
+def test_generic_encode_is_exact_for_every_colour(name, all_colours, all_colours_flat):
     # The all-colours image covers every Y; the flat quarters put every colour through the chroma path.
     images = [("all colours", all_colours)] + [(f"flat quarter {q}", all_colours_flat(q)) for q in range(4)]
     for what, rgb in images:
         frame = rgb_to_nv12(rgb, convention=name)
         luma = what == "all colours"  # the flat quarters repeat the same colours for Y
-        (y, u, v), (ty, tu, tv) = exact_encode(rgb, name, luma=luma)
+        (y, u, v), _ = exact_encode(rgb, name, luma=luma)
         if luma:
-            assert_exact_except_ties(frame.y, y, ty, f"{what} {name} Y")
-        assert_exact_except_ties(frame.u, u, tu, f"{what} {name} U")
-        assert_exact_except_ties(frame.v, v, tv, f"{what} {name} V")
+            assert_exact(frame.y, y, f"{what} {name} Y")
+        assert_exact(frame.u, u, f"{what} {name} U")
+        assert_exact(frame.v, v, f"{what} {name} V")
 
 
 @pytest.mark.parametrize("name", GENERIC)
-def test_generic_decode_is_exact_off_ties_for_every_yuv_combination(name, all_yuv_frame, all_yuv_planes):
-    want, tie = exact_decode(*all_yuv_planes, name)
-    assert_exact_except_ties(nv12_to_rgb(all_yuv_frame, convention=name), want, tie, f"exhaustive {name}")
+def test_generic_decode_is_exact_for_every_yuv_combination(name, all_yuv_frame, all_yuv_planes):
+    want, _ = exact_decode(*all_yuv_planes, name)
+    assert_exact(nv12_to_rgb(all_yuv_frame, convention=name), want, f"exhaustive {name}")
 
 
 def test_exact_references_agree_with_fractions_on_samples():
@@ -524,15 +518,11 @@ def test_exact_references_agree_with_fractions_on_samples():
         assert got[0, 0].tolist() == [rnd(rr), rnd((y1 - kr * rr - kb * bb) / kg), rnd(bb)]
 
 
-# Values that are exactly k + 1/2 in real arithmetic: "round to nearest" is documented as
-# floor(x + 0.5), so they must round up.  nv12kit evaluates them in float64, where rounding
-# noise lands them just below the tie, and rounds them down.
-HALF_UP_BUG = (
-    "nv12kit bug: float presets round exact .5 ties down when float64 noise lands just below the tie "
-    "(documented rounding is floor(x + 0.5) of the exact formula)"
-)
+# Values that are exactly k + 1/2 in real arithmetic: "round to nearest" rounds halves up.
+# Evaluated naively in float64, rounding noise lands them just below the tie and they would
+# round down; nv12kit rounds the exact value.
 ENCODE_TIES = [
-    # (preset, RGB of a flat 2x2 image, plane, value nv12kit gives, exact value)
+    # (preset, RGB of a flat 2x2 image, plane, value naive float64 gives, exact value)
     ("bt601-full", (37, 1, 25), "y", 14, 15),  # .299*37 + .587*1 + .114*25 = 14.5
     ("bt601-full", (0, 175, 175), "v", 40, 41),  # 128 - 122.675/1.402 = 40.5
     ("bt601-limited", (76, 30, 19), "y", 52, 53),
@@ -551,14 +541,12 @@ def test_encode_tie_cases_are_real_ties(name, rgb, plane, got, exact):
     assert ties[k][0, 0] and values[k][0, 0] == exact == got + 1
 
 
-@pytest.mark.xfail(strict=True, reason=HALF_UP_BUG)
 @pytest.mark.parametrize("name, rgb, plane, _got, exact", ENCODE_TIES)
 def test_encode_rounds_exact_half_up(name, rgb, plane, _got, exact):
     img = np.broadcast_to(np.array(rgb, np.uint8), (2, 2, 3)).copy()
     assert int(getattr(rgb_to_nv12(img, convention=name), plane)[0, 0]) == exact
 
 
-@pytest.mark.xfail(strict=True, reason=HALF_UP_BUG + "; decode: B = 0 + 1.772 * (253 - 128) = 221.5 gives 221")
 @pytest.mark.parametrize("name", ["bt601-full", "horizon", "libyuv-jpeg"])
 def test_decode_rounds_exact_half_up(name):
     frame = NV12Frame(np.zeros((2, 2), np.uint8), np.array([[[253, 128]]], np.uint8))
@@ -574,10 +562,6 @@ def test_horizon_decode_is_within_one_level_of_bt601_full_inverse(all_yuv_frame,
     assert_close(got, want, "exhaustive horizon decode", tol=1, min_identical=0.999)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=HALF_UP_BUG + "; every Y with U = 253 decodes B one level low (99.98% identical, not 99.99%)",
-)
 def test_horizon_decode_is_identical_to_bt601_full_inverse_almost_everywhere(all_yuv_frame, all_yuv_planes):
     # The rounded constants .344136/.714136 move three (U, V) pairs of G by a level; the rest must agree.
     want = bt601_full_decode(*all_yuv_planes)
