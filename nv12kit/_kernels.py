@@ -182,7 +182,9 @@ def _weighted_int32(planes: Sequence[np.ndarray], numer: Sequence[int], constant
     return acc
 
 
-def _recheck(dest: np.ndarray, near: np.ndarray, planes: Sequence[np.ndarray], exact: Callable[[list[np.ndarray]], np.ndarray]) -> None:
+def _recheck(
+    dest: np.ndarray, near: np.ndarray, planes: Sequence[np.ndarray], exact: Callable[[list[np.ndarray]], np.ndarray]
+) -> None:
     """Overwrite ``dest`` where ``near`` with ``exact`` of the same pixels."""
     idx = np.flatnonzero(near)
     if idx.size:
@@ -221,7 +223,13 @@ class _DivideRow(_Row):
     MAX_DENOMINATOR = 8192
 
     def __init__(
-        self, numer: Sequence[int], constant: int, denom: int, *, top: int, float64: tuple[np.ndarray, float, str] | None
+        self,
+        numer: Sequence[int],
+        constant: int,
+        denom: int,
+        *,
+        top: int,
+        float64: tuple[np.ndarray, float, str] | None,
     ) -> None:
         self.numer = tuple(2 * n for n in numer)
         self.constant = 2 * constant + 1
@@ -235,7 +243,9 @@ class _DivideRow(_Row):
 
     @staticmethod
     def usable(numer: Sequence[int], constant: int, denom: int, top: int) -> bool:
-        return denom <= _DivideRow.MAX_DENOMINATOR and 2 * (sum(abs(n) for n in numer) * top + abs(constant)) + 1 < 2**24
+        return (
+            denom <= _DivideRow.MAX_DENOMINATOR and 2 * (sum(abs(n) for n in numer) * top + abs(constant)) + 1 < 2**24
+        )
 
     def __call__(self, planes: Sequence[np.ndarray], dest: np.ndarray) -> None:
         acc = _weighted_int32(planes, self.numer, self.constant)

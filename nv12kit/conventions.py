@@ -171,9 +171,7 @@ class Convention:
                     f"convention {self.name!r}: encode_coefficients only apply to arithmetic='float', "
                     f"got arithmetic={self.arithmetic!r}"
                 )
-            object.__setattr__(
-                self, "encode_coefficients", tuple(tuple(float(c) for c in row) for row in coeffs)
-            )
+            object.__setattr__(self, "encode_coefficients", tuple(tuple(float(c) for c in row) for row in coeffs))
 
     def _check(self, field_name: str, value: str, allowed: tuple[str, ...]) -> None:
         if value not in allowed:
@@ -196,8 +194,10 @@ class Convention:
         Examples
         --------
         >>> m, off = get_convention("bt601-full").exact_encode_matrix()
-        >>> m[2], off
-        ((Fraction(1, 2), Fraction(-587, 1402), Fraction(-57, 701)), (Fraction(0, 1), Fraction(128, 1), Fraction(128, 1)))
+        >>> m[2]
+        (Fraction(1, 2), Fraction(-587, 1402), Fraction(-57, 701))
+        >>> off
+        (Fraction(0, 1), Fraction(128, 1), Fraction(128, 1))
         """
         return _exact_encode(self.matrix, self.range, self.encode_coefficients)
 

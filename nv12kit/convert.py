@@ -15,6 +15,7 @@ from . import _kernels
 from ._kernels import get_num_threads, set_num_threads
 from .conventions import Convention, get_convention
 from .errors import InputError
+from .images import even_size_error_message, load_image
 from .yuv import NV12Frame
 
 __all__ = ["rgb_to_nv12", "nv12_to_rgb", "yuv444_to_rgb", "as_rgb_array", "set_num_threads", "get_num_threads"]
@@ -31,14 +32,6 @@ def _check_order(order: str) -> tuple[int, int, int]:
     raise InputError(f"order must be 'rgb' or 'bgr', got {order!r}")
 
 
-def _odd_size_message(height: int, width: int) -> str:
-    return (
-        f"NV12 needs an even height and width (chroma is shared by 2x2 blocks), got {height}x{width} (HxW). "
-        "Make the image even first: nv12kit.crop_to_even(img) drops the last row/column, "
-        "nv12kit.pad_to_even(img) repeats it"
-    )
-
-
 def as_rgb_array(image: object, *, name: str = "image") -> np.ndarray:
     """Validate an (H, W, 3) uint8 image with even sides; PIL images are loaded.
 
@@ -48,8 +41,6 @@ def as_rgb_array(image: object, *, name: str = "image") -> np.ndarray:
         For anything else, with the shape or dtype and the fix in the message.
     """
     if isinstance(image, Image.Image):
-        from .images import load_image
-
         image = load_image(image)
     if not isinstance(image, np.ndarray):
         raise InputError(
@@ -81,7 +72,7 @@ def as_rgb_array(image: object, *, name: str = "image") -> np.ndarray:
     if height == 0 or width == 0:
         raise InputError(f"{name} is empty: shape {image.shape}")
     if height % 2 or width % 2:
-        raise InputError(_odd_size_message(height, width))
+        raise InputError(even_size_error_message(height, width))
     return image
 
 
@@ -99,7 +90,9 @@ def _as_frame(frame: object) -> NV12Frame:
 # ----------------------------------------------------------------------------
 # public API
 # ----------------------------------------------------------------------------
-def rgb_to_nv12(image: np.ndarray | Image.Image, *, convention: str | Convention = "horizon", order: str = "rgb") -> NV12Frame:
+def rgb_to_nv12(
+    image: np.ndarray | Image.Image, *, convention: str | Convention = "horizon", order: str = "rgb"
+) -> NV12Frame:
     """Convert an RGB (or BGR) image to NV12 under a named convention.
 
     Parameters
@@ -155,7 +148,9 @@ def rgb_to_nv12(image: np.ndarray | Image.Image, *, convention: str | Convention
     return NV12Frame._from_owned(y, uv)
 
 
-def nv12_to_rgb(frame: NV12Frame | tuple[np.ndarray, np.ndarray], *, convention: str | Convention = "horizon", order: str = "rgb") -> np.ndarray:
+def nv12_to_rgb(
+    frame: NV12Frame | tuple[np.ndarray, np.ndarray], *, convention: str | Convention = "horizon", order: str = "rgb"
+) -> np.ndarray:
     """Decode NV12 to an (H, W, 3) uint8 RGB (or BGR) image.
 
     Parameters
@@ -204,9 +199,9 @@ def yuv444_to_rgb(yuv: np.ndarray, *, convention: str | Convention = "horizon", 
     matrix: ``yuv444_to_rgb`` of a 4:4:4 encode loses only 8-bit rounding.
     """
     if not isinstance(yuv, np.ndarray) or yuv.dtype != np.uint8 or yuv.ndim != 3 or yuv.shape[2] != 3:
-        raise InputError(
-            f"yuv must be an (H, W, 3) uint8 array, got {getattr(yuv, 'shape', None)} {getattr(yuv, 'dtype', type(yuv).__name__)}"
-        )
+        shape = getattr(yuv, "shape", None)
+        dtype = getattr(yuv, "dtype", type(yuv).__name__)
+        raise InputError(f"yuv must be an (H, W, 3) uint8 array, got shape {shape}, dtype {dtype}")
     conv = get_convention(convention)
     perm = _check_order(order)
     return _kernels.yuv444_decode(yuv, conv, perm)

@@ -35,8 +35,15 @@ def test_names_are_forgiving_about_case_and_underscores():
 
 @pytest.mark.parametrize(
     "field, value",
-    [("matrix", "bt2100"), ("range", "studio"), ("chroma_down", "median"), ("chroma_up", "cubic"),
-     ("rounding", "banker"), ("evaluation", "float32"), ("arithmetic", "numba")],
+    [
+        ("matrix", "bt2100"),
+        ("range", "studio"),
+        ("chroma_down", "median"),
+        ("chroma_up", "cubic"),
+        ("rounding", "banker"),
+        ("evaluation", "float32"),
+        ("arithmetic", "numba"),
+    ],
 )
 def test_bad_field_values_are_refused_with_the_allowed_ones(field, value):
     with pytest.raises(ConventionError) as err:
@@ -118,7 +125,9 @@ def test_bad_thread_counts_are_refused(bad):
 def test_bilinear_chroma_decoding_is_smooth_and_exact_on_flat_chroma():
     flat = nv12kit.rgb_to_nv12(np.full((8, 8, 3), (200, 40, 90), np.uint8), convention="bt601-full")
     nearest = nv12kit.nv12_to_rgb(flat, convention="bt601-full")
-    bilinear = nv12kit.nv12_to_rgb(flat, convention=get_convention("bt601-full").replace(name="b", chroma_up="bilinear"))
+    bilinear = nv12kit.nv12_to_rgb(
+        flat, convention=get_convention("bt601-full").replace(name="b", chroma_up="bilinear")
+    )
     assert np.array_equal(nearest, bilinear)  # flat chroma: the filter changes nothing
 
 
@@ -142,3 +151,15 @@ def test_bilinear_chroma_matches_a_plain_float_reference_within_one_level():
     want = np.clip(np.floor(want + 0.5), 0, 255)
     got = nv12kit.nv12_to_rgb(nv12kit.NV12Frame(y, uv), convention=conv)
     assert np.abs(got.astype(int) - want).max() <= 1
+
+
+@pytest.mark.parametrize("name", ["horizon", "bt709-limited", "bt2020-full"])
+def test_yuv444_decode_agrees_with_nv12_decode_where_chroma_is_flat(name):
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 256, (4, 6), dtype=np.uint8)
+    uv = np.repeat(np.repeat(rng.integers(0, 256, (2, 3, 2), dtype=np.uint8), 2, axis=0), 2, axis=1)
+    yuv444 = np.dstack([y, uv])
+    via_nv12 = nv12kit.nv12_to_rgb(nv12kit.NV12Frame(y, uv[0::2, 0::2]), convention=name)
+    assert np.array_equal(nv12kit.yuv444_to_rgb(yuv444, convention=name), via_nv12)
+    with pytest.raises(InputError, match="uint8"):
+        nv12kit.yuv444_to_rgb(yuv444.astype(np.float32), convention=name)
