@@ -4,8 +4,8 @@ Every kernel is exact to its convention; speed comes from three habits:
 
 * work on bands of rows, so temporaries stay in cache and bands can run on
   several cores (NumPy releases the GIL inside its loops);
-* read each interleaved channel once, straight into the arithmetic's dtype
-  (``np.multiply(view_u8, c, dtype=np.int32)``);
+* read each interleaved channel once, into reusable per-thread int32
+  planes, so every later pass is over contiguous, cache-sized arrays;
 * do the expensive exact step only where it can matter: a fast float32 pass
   finds the few pixels that lie on (or within its error of) a rounding
   boundary, and only those are recomputed exactly.
@@ -229,13 +229,13 @@ class _DivideRow(_Row):
         denom: int,
         *,
         top: int,
-        float64: tuple[np.ndarray, float, str] | None,
+        float64: dict[str, object] | None,
     ) -> None:
         self.numer = tuple(2 * n for n in numer)
         self.constant = 2 * constant + 1
         self.scale = np.float32(1.0 / (2 * denom))
         self.tie = np.float32(1.0 / denom)
-        self.float64 = float64
+        self.float64 = None if float64 is None else functools.partial(_float64_formula, **float64)
         # ``top`` is the largest source value: 255 for pixels, 1020 for 2x2 sums.
         low = sum(min(n, 0) for n in numer) * top + constant
         high = sum(max(n, 0) for n in numer) * top + constant
@@ -261,7 +261,7 @@ class _DivideRow(_Row):
             quotient -= floored  # the fraction; exactly 1/(2D) on a boundary
             near = _scratch("near", acc.shape, np.bool_)
             np.less(quotient, self.tie, out=near)
-            _recheck(dest, near, planes, functools.partial(_float64_on, args=self.float64))
+            _recheck(dest, near, planes, self.float64)
 
 
 class _Float32Row(_Row):
@@ -295,8 +295,12 @@ class _Float32Row(_Row):
         _recheck(dest, near, planes, self.exact)
 
 
-def _float_rows(conv: Convention, *, divisor: int = 1) -> list[_Row]:
-    """Engines for Y, U, V of a "float" convention; sources are summed over ``divisor`` pixels."""
+@functools.lru_cache(maxsize=64)
+def _float_rows(conv: Convention, divisor: int = 1) -> tuple[_Row, ...]:
+    """Engines for Y, U, V of a "float" convention; sources are summed over ``divisor`` pixels.
+
+    Cached: building them does exact fraction arithmetic, and they hold no per-call state.
+    """
     matrix, offset = conv.exact_encode_matrix()
     boundary = Fraction(1, 2) if conv.rounding == "nearest" else Fraction(0)
     float_matrix, float_offset = conv.encode_matrix()
@@ -306,24 +310,16 @@ def _float_rows(conv: Convention, *, divisor: int = 1) -> list[_Row]:
         numer, constant, denom = _integer_form(coeffs, offset[k] + boundary)
         float64 = None
         if conv.evaluation == "float64":
-            float64 = (float_matrix[k] / divisor, float(float_offset[k]), conv.rounding)
+            float64 = {"coeffs": float_matrix[k] / divisor, "offset": float(float_offset[k]), "rounding": conv.rounding}
         if _DivideRow.usable(numer, constant, denom, 255 * divisor):
             rows.append(_DivideRow(numer, constant, denom, top=255 * divisor, float64=float64))
             continue
         if float64 is not None:
-            exact = functools.partial(_float64_on, args=float64)
+            exact = functools.partial(_float64_formula, **float64)
         else:
-            exact = functools.partial(_exact_on, args=(numer, constant, denom))
+            exact = functools.partial(_exact_floor, numer=numer, constant=constant, denom=denom)
         rows.append(_Float32Row(np.array([float(c) for c in coeffs]), float(offset[k] + boundary), exact))
-    return rows
-
-
-def _float64_on(sources: Sequence[np.ndarray], *, args: tuple[np.ndarray, float, str]) -> np.ndarray:
-    return _float64_formula(sources, *args)
-
-
-def _exact_on(sources: Sequence[np.ndarray], *, args: tuple[tuple[int, ...], int, int]) -> np.ndarray:
-    return _exact_floor(sources, *args)
+    return tuple(rows)
 
 
 # OpenCV's 20-bit BT.601 limited-range constants (modules/imgproc/src/color_yuv.simd.hpp).
@@ -339,12 +335,13 @@ _LIBYUV = {
 }
 
 
-def _fixed_point_rows(conv: Convention) -> list[_Row]:
+@functools.lru_cache(maxsize=8)
+def _fixed_point_rows(conv: Convention) -> tuple[_Row, ...]:
     if conv.arithmetic == "opencv":
         bases = (16, 128, 128)
-        return [_ShiftRow(_CV_ENCODE[k], (bases[k] << _CV_SHIFT) + _CV_HALF, _CV_SHIFT) for k in range(3)]
+        return tuple(_ShiftRow(_CV_ENCODE[k], (bases[k] << _CV_SHIFT) + _CV_HALF, _CV_SHIFT) for k in range(3))
     coeffs, constants = _LIBYUV[conv.range]
-    return [_ShiftRow(coeffs[k], constants[k], 8) for k in range(3)]
+    return tuple(_ShiftRow(coeffs[k], constants[k], 8) for k in range(3))
 
 
 def _block_sum(rgb: np.ndarray) -> np.ndarray:
@@ -478,16 +475,11 @@ def _chroma_numerators(conv: Convention) -> np.ndarray:
     return np.stack([b * _U_OF_INDEX + c * _V_OF_INDEX for _, b, c, _ in _exact_decode_forms(conv)])
 
 
-@functools.lru_cache(maxsize=1)
-def _opencv_terms() -> np.ndarray:
-    """(3, 65536) uint64: OpenCV's chroma terms plus bias, in both 32-bit halves."""
-    # OpenCV computes (max(Y-16, 0)*CY + chroma + half) >> 20.  Y is clamped at 16 below and the
-    # -16*CY, the rounding half and the bias go into this term, so every 32-bit half stays in
-    # 0..2**31 and the shifted result lands in 512 + (-258..560).
-    bias = _CV_HALF - 16 * _CV_Y + (_BIAS << _CV_SHIFT)
-    u, v = _U_OF_INDEX, _V_OF_INDEX
-    terms = np.stack([_CV_VR * v, _CV_VG * v + _CV_UG * u, _CV_UB * u]) + bias
-    return terms.astype(np.uint64) * np.uint64(0x100000001)
+@functools.lru_cache(maxsize=32)
+def _chroma_terms32(conv: Convention) -> np.ndarray:
+    """(3, 65536) float32: the chroma terms plus the 1/2 of round-half-up, for the fast pass."""
+    denominators = np.array([d for *_, d in _exact_decode_forms(conv)])[:, None]
+    return (_chroma_numerators(conv) / denominators + 0.5).astype(np.float32)
 
 
 def _wrap64(value: int) -> int:
@@ -584,7 +576,7 @@ def _decode_general(y: np.ndarray, uv: np.ndarray, conv: Convention, out: np.nda
     numerators = _chroma_numerators(conv)
     y0 = 16 if conv.range == "limited" else 0
     gains = [np.float32(a / d) for a, _, _, d in forms]
-    terms = [(numerators[c] / forms[c][3] + 0.5).astype(np.float32) for c in range(3)]
+    terms = _chroma_terms32(conv)
     index = _uv_index(uv)
 
     def task(top: int, bottom: int) -> None:
@@ -662,7 +654,7 @@ def decode(y: np.ndarray, uv: np.ndarray, conv: Convention, perm: Perm) -> np.nd
             _decode_opencv(y, uv, out, perm)
         else:
             _decode_opencv_plain(y, uv, out, perm)
-    elif conv.range == "full" and _exact_decode_forms(conv)[0][0] == _exact_decode_forms(conv)[0][3] and _LITTLE_ENDIAN:
+    elif conv.range == "full" and _LITTLE_ENDIAN:  # full range: R, G, B = Y + a chroma term
         _decode_full_range(y, uv, conv, out, perm)
     else:
         _decode_general(y, uv, conv, out, perm)

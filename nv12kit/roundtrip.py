@@ -73,17 +73,13 @@ def image_error(reference: np.ndarray, test: np.ndarray) -> tuple[float, float, 
     return psnr, float(np.mean(np.abs(diff))), int(np.max(np.abs(diff)))
 
 
-def _swap_uv(frame: NV12Frame) -> NV12Frame:
-    return NV12Frame(frame.y, frame.uv[..., ::-1])
-
-
-#: Mismatches worth knowing the cost of: (label, encoder, decoder, frame transform, swap RGB/BGR).
-MISMATCHES: tuple[tuple[str, str, str, str | None, bool], ...] = (
-    ("limited range read as full", "opencv", "horizon", None, False),
-    ("full range read as limited", "bt601-full", "bt601-limited", None, False),
-    ("BT.709 read as BT.601", "bt709-full", "bt601-full", None, False),
-    ("NV21 read as NV12", "bt601-full", "bt601-full", "swap_uv", False),
-    ("RGB/BGR swapped", "bt601-full", "bt601-full", None, True),
+#: Mismatches worth knowing the cost of: (label, encoder, decoder, swap U/V, swap RGB/BGR).
+MISMATCHES: tuple[tuple[str, str, str, bool, bool], ...] = (
+    ("limited range read as full", "opencv", "horizon", False, False),
+    ("full range read as limited", "bt601-full", "bt601-limited", False, False),
+    ("BT.709 read as BT.601", "bt709-full", "bt601-full", False, False),
+    ("NV21 read as NV12", "bt601-full", "bt601-full", True, False),
+    ("RGB/BGR swapped", "bt601-full", "bt601-full", False, True),
 )
 
 
@@ -116,7 +112,7 @@ def roundtrip(
     rgb = as_rgb_array(image)
     frame = rgb_to_nv12(rgb, convention=enc)
     if swap_uv:
-        frame = _swap_uv(frame)
+        frame = NV12Frame(frame.y, frame.uv[..., ::-1])
     back = nv12_to_rgb(frame, convention=dec, order="bgr" if swap_rgb else "rgb")
     psnr, mae, max_abs = image_error(rgb, back)
     return RoundTrip(name, enc.name, dec.name, psnr, mae, max_abs)
@@ -137,8 +133,8 @@ def roundtrip_table(
         for conv in conventions:
             rows.append(roundtrip(rgb, conv, name=name))
         if mismatches:
-            for label, enc, dec, transform, swap_rgb in MISMATCHES:
-                row = roundtrip(rgb, enc, dec, name=name, swap_uv=transform == "swap_uv", swap_rgb=swap_rgb)
+            for label, enc, dec, swap_uv, swap_rgb in MISMATCHES:
+                row = roundtrip(rgb, enc, dec, name=name, swap_uv=swap_uv, swap_rgb=swap_rgb)
                 rows.append(RoundTrip(row.image, row.encoder, label, row.psnr_db, row.mae, row.max_abs))
     return rows
 
