@@ -14,7 +14,20 @@ from __future__ import annotations
 from .conventions import CONVENTIONS, Convention, convention_names, get_convention
 from .convert import get_num_threads, nv12_to_rgb, rgb_to_nv12, set_num_threads, yuv444_to_rgb
 from .errors import ConventionError, InputError, ModelError, NV12KitError
-from .images import crop_to_even, load_image, pad_to_even, resize_to
+from .graph import (
+    NODE_MODES,
+    ModelVariants,
+    NV12Input,
+    build_variants,
+    insert_nv12_node,
+    merge_default_opsets,
+    nv12_inputs,
+    quantize,
+)
+from .images import crop_to_even, image_files, load_image, pad_to_even, resize_to
+from .model import ImageInputSpec, load_model, save_model
+from .preprocess import Preprocess
+from .runtime import Runner
 from .yuv import LAYOUTS, NV12Frame, frame_nbytes, read_yuv, write_yuv
 
 __version__ = "0.1.0"
@@ -24,21 +37,35 @@ __all__ = [
     "Convention",
     "ConventionError",
     "InputError",
+    "ImageInputSpec",
     "LAYOUTS",
     "ModelError",
+    "ModelVariants",
+    "NODE_MODES",
     "NV12Frame",
+    "NV12Input",
     "NV12KitError",
+    "Preprocess",
+    "Runner",
+    "build_variants",
     "convention_names",
     "crop_to_even",
     "frame_nbytes",
     "get_convention",
     "get_num_threads",
+    "image_files",
+    "insert_nv12_node",
     "load_image",
+    "load_model",
+    "merge_default_opsets",
+    "nv12_inputs",
     "nv12_to_rgb",
     "pad_to_even",
+    "quantize",
     "read_yuv",
     "resize_to",
     "rgb_to_nv12",
+    "save_model",
     "set_num_threads",
     "write_yuv",
     "yuv444_to_rgb",

@@ -31,7 +31,12 @@ __all__ = [
     "is_even_size",
     "even_size_error_message",
     "resize_to",
+    "image_files",
+    "IMAGE_SUFFIXES",
 ]
+
+#: File suffixes :func:`image_files` treats as images (lower case).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif")
 
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray]
 
@@ -683,3 +688,44 @@ def resize_to(
         )
     pil = Image.fromarray(np.ascontiguousarray(array))
     return np.array(pil.resize((width, height), resample=_RESAMPLE[key]))
+
+
+def image_files(folder: str | os.PathLike[str], *, recursive: bool = False) -> list[str]:
+    """The image files in a folder, sorted by name.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Directory to list.
+    recursive : bool, optional
+        Include sub-folders.
+
+    Returns
+    -------
+    list of str
+        Paths of files whose suffix (any case) is in :data:`IMAGE_SUFFIXES`;
+        hidden files are skipped.
+
+    Raises
+    ------
+    InputError
+        If ``folder`` is not a directory.
+
+    Examples
+    --------
+    >>> import nv12kit.data
+    >>> from nv12kit.images import image_files
+    >>> [os.path.basename(p) for p in image_files(nv12kit.data.photo_path("coffee").parent)]
+    ['astronaut.png', 'chelsea_odd.png', 'coffee.png']
+    """
+    import pathlib
+
+    root = pathlib.Path(folder)
+    if not root.is_dir():
+        raise InputError(f"{str(folder)!r} is not a folder; pass a directory that holds images")
+    pattern = "**/*" if recursive else "*"
+    found = [
+        p for p in root.glob(pattern)
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    ]
+    return [str(p) for p in sorted(found)]
