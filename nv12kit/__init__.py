@@ -25,19 +25,23 @@ from .graph import (
     quantize,
 )
 from .images import crop_to_even, image_files, load_image, pad_to_even, resize_to
+from .metrics import Comparison, compare
 from .model import ImageInputSpec, load_model, save_model
+from .noise import NoiseStudy, noise_study
 from .preprocess import Preprocess
 from .runtime import Runner
+from .triage import Thresholds, TriageReport, triage
 from .yuv import LAYOUTS, NV12Frame, frame_nbytes, read_yuv, write_yuv
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CONVENTIONS",
+    "Comparison",
     "Convention",
     "ConventionError",
-    "InputError",
     "ImageInputSpec",
+    "InputError",
     "LAYOUTS",
     "ModelError",
     "ModelVariants",
@@ -45,9 +49,13 @@ __all__ = [
     "NV12Frame",
     "NV12Input",
     "NV12KitError",
+    "NoiseStudy",
     "Preprocess",
     "Runner",
+    "Thresholds",
+    "TriageReport",
     "build_variants",
+    "compare",
     "convention_names",
     "crop_to_even",
     "frame_nbytes",
@@ -58,6 +66,7 @@ __all__ = [
     "load_image",
     "load_model",
     "merge_default_opsets",
+    "noise_study",
     "nv12_inputs",
     "nv12_to_rgb",
     "pad_to_even",
@@ -67,6 +76,7 @@ __all__ = [
     "rgb_to_nv12",
     "save_model",
     "set_num_threads",
+    "triage",
     "write_yuv",
     "yuv444_to_rgb",
     "__version__",

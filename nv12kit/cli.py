@@ -7,16 +7,13 @@ found, 2 bad usage or input (the message says what and how to fix it).
 from __future__ import annotations
 
 import argparse
-import base64
 import html
-import io
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from . import __version__
 from ._io import atomic_write
@@ -67,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     var.add_argument("model", help="float ONNX model")
     var.add_argument("-o", "--output-dir", required=True, help="folder for the variants (created if missing)")
-    var.add_argument("--input-name", default=None, help="image input, if the model has several candidates")
+    var.add_argument("--input-name", "--input", dest="input_name", default=None,
+                     help="image input, if the model has several candidates")
     add_preprocess_arguments(var)
     var.add_argument("--chip-range", choices=("full", "video"), default="full",
                      help="range of the chip's NV12: full (hbdk default) or video (BT.601 limited)")
@@ -81,7 +79,58 @@ def build_parser() -> argparse.ArgumentParser:
     var.add_argument("--force", action="store_true", help="replace existing variant files")
     var.set_defaults(func=_cmd_variants)
 
-    demo = sub.add_parser("demo", help="round-trip the bundled photos through every convention")
+    tri = sub.add_parser(
+        "triage",
+        help="the guided triage: conversion bug, over-sensitive model, NV12-specific loss, quantisation or healthy",
+        description="Runs the triage on a float ONNX model and frames; prints the verdict with its evidence. "
+        "Exit status: 0 healthy, 1 a problem was found, 2 bad usage or input.",
+    )
+    tri.add_argument("--model", required=True, help="float ONNX model (qat_feat)")
+    tri.add_argument("--image", nargs="+", required=True, metavar="IMG", help="frames (files or folders)")
+    tri.add_argument("--input", dest="input_name", default=None, help="image input, if the model has several")
+    add_preprocess_arguments(tri)
+    tri.add_argument("--size", default=None, metavar="HxW",
+                     help="resize frames to HxW (for models with a dynamic size; must match a static one)")
+    tri.add_argument("--convention", default="horizon", choices=sorted(CONVENTIONS), metavar="NAME",
+                     help="the chip's NV12 convention (default: horizon)")
+    tri.add_argument("--user-nv12", nargs="+", default=None, metavar="FILE",
+                     help="your own raw .nv12 frames at the model's size, one per image, to lint and feed")
+    tri.add_argument("--node-mode", default=None, help="the node mode you deploy (None, yuvbt601full2rgb, ...)")
+    tri.add_argument("--node-divisor", type=float, default=None, help="the node divisor you deploy")
+    tri.add_argument("--node-mean", type=float, nargs="+", default=None, help="the node mean you deploy")
+    tri.add_argument("--node-std", type=float, nargs="+", default=None, help="the node std you deploy")
+    tri.add_argument("--chip-range", choices=("full", "video"), default="full", help="range of the chip's NV12")
+    tri.add_argument("--amplitudes", type=float, nargs="+", default=[1.0, 2.0, 3.0], metavar="A",
+                     help="noise amplitudes in pixel values (default: 1 2 3)")
+    tri.add_argument("--trials", type=int, default=20, help="noisy trials per amplitude (default: 20)")
+    tri.add_argument("--distribution", choices=("symmetric", "uniform_0_a", "gaussian"), default="symmetric",
+                     help="noise distribution (default: symmetric, uniform on [-a, a])")
+    tri.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    tri.add_argument("--output", default=None, help="the output the verdict is about (default: the first)")
+    tri.add_argument("--quantize", action="store_true", help="also build and judge int8 QDQ variants")
+    tri.add_argument("--calibration", nargs="+", default=None, metavar="IMG",
+                     help="calibration frames for --quantize (default: the --image frames)")
+    tri.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a verdict threshold, e.g. --threshold negligible_loss=5e-4 (repeatable)")
+    tri.add_argument("--report", default=None, help="write the self-contained HTML report here")
+    tri.add_argument("--json", default=None, help="write the report as JSON here")
+    tri.add_argument("--no-figures", action="store_true", help="leave figures out of the HTML report")
+    tri.add_argument("--quiet", action="store_true", help="no progress bars")
+    tri.set_defaults(func=_cmd_triage)
+
+    cmp_ = sub.add_parser(
+        "compare",
+        help="compare two sets of dumped outputs (.npy/.npz or folders of .npy)",
+        description="Per output: cosine, mean and max absolute error, relative L2, SNR, top-1 agreement. "
+        "Exit status 0 if every output's cosine reaches --min-cosine, else 1.",
+    )
+    cmp_.add_argument("reference", help="reference outputs, e.g. the float model's (.npy, .npz or folder)")
+    cmp_.add_argument("candidate", help="outputs to check, e.g. dumped from the vendor runtime")
+    cmp_.add_argument("--min-cosine", type=float, default=0.99, help="pass mark (default: 0.99)")
+    cmp_.add_argument("--json", default=None, help="write the comparison as JSON here")
+    cmp_.set_defaults(func=_cmd_compare)
+
+    demo = sub.add_parser("demo", help="triage the bundled demo models on the bundled photos")
     demo.add_argument("--report", default=None, help="write a self-contained HTML report here")
     demo.set_defaults(func=_cmd_demo)
     return parser
@@ -96,16 +145,27 @@ def add_preprocess_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--mean", type=float, nargs="+", default=None, metavar="M", help="1 or 3 values")
     group.add_argument("--std", type=float, nargs="+", default=None, metavar="S", help="1 or 3 values")
-    group.add_argument("--divisor", type=float, default=1.0, help="divides the pixel first (default: 1)")
-    group.add_argument("--order", choices=("rgb", "bgr", "yuv444"), default="rgb",
+    group.add_argument("--divisor", type=float, default=None, help="divides the pixel first (default: 1)")
+    group.add_argument("--order", "--color", dest="order", choices=("rgb", "bgr", "yuv444"), default=None,
                        help="channel order the model was trained on (default: rgb)")
     group.add_argument("--layout", choices=("NCHW", "NHWC"), default=None,
                        help="layout of the image input (default: detected)")
 
 
 def preprocess_from_args(args: argparse.Namespace, model: object) -> Preprocess:
-    """A Preprocess from the options, or from the model's metadata when --mean/--std are absent."""
+    """A Preprocess from the options, or from the model's metadata when --mean/--std are absent.
+
+    Contradictions are refused rather than resolved silently: --divisor or
+    --order without --mean/--std (they would override half of the model's
+    own spec), or --mean without --std.
+    """
     if args.mean is None and args.std is None:
+        partial = [flag for flag, value in (("--divisor", args.divisor), ("--order/--color", args.order))
+                   if value is not None]
+        if partial:
+            raise InputError(f"{' and '.join(partial)} given without --mean and --std; give the whole "
+                             "preprocessing (--mean, --std and optionally --divisor, --order), or none of it to "
+                             "use the model's metadata")
         try:
             pre = Preprocess.from_model(model)
         except ModelError as exc:
@@ -113,8 +173,9 @@ def preprocess_from_args(args: argparse.Namespace, model: object) -> Preprocess:
         return pre if args.layout is None else Preprocess(**{**pre.to_dict(), "layout": args.layout})
     if args.mean is None or args.std is None:
         raise InputError("give both --mean and --std (1 or 3 values each)")
-    layout = args.layout or ImageInputSpec.from_model(model, args.input_name).layout
-    return Preprocess(mean=args.mean, std=args.std, divisor=args.divisor, order=args.order, layout=layout)
+    layout = args.layout or ImageInputSpec.from_model(model, getattr(args, "input_name", None)).layout
+    return Preprocess(mean=args.mean, std=args.std, divisor=1.0 if args.divisor is None else args.divisor,
+                      order=args.order or "rgb", layout=layout)
 
 
 def _cmd_variants(args: argparse.Namespace) -> int:
@@ -145,6 +206,80 @@ def _cmd_variants(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise InputError(f"--size must look like 224x224 (height x width), got {text!r}") from exc
+    if h <= 0 or w <= 0 or h % 2 or w % 2:
+        raise InputError(f"--size {text}: both sides must be positive and even (NV12)")
+    return h, w
+
+
+def _parse_thresholds(items: Sequence[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"--threshold takes NAME=VALUE, got {item!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError as exc:
+            raise InputError(f"--threshold {name}: {value!r} is not a number") from exc
+    return out
+
+
+def _node_settings(args: argparse.Namespace) -> dict[str, object] | None:
+    given = {"divisor": args.node_divisor, "mean": args.node_mean, "std": args.node_std}
+    settings = {k: v for k, v in given.items() if v is not None}
+    if args.node_mode is not None:
+        settings["mode"] = None if args.node_mode.lower() in ("none", "skip") else args.node_mode
+    if not settings:
+        return None
+    settings["chip_range"] = args.chip_range
+    return settings
+
+
+def _cmd_triage(args: argparse.Namespace) -> int:
+    from .triage import triage
+
+    model = load_model(args.model)
+    pre = preprocess_from_args(args, model)
+    images: list[str] = []
+    for item in args.image:
+        images += image_files(item) if Path(item).is_dir() else [item]
+    for target in (args.report, args.json):
+        if target and Path(target).resolve() in {Path(p).resolve() for p in [args.model, *images]}:
+            raise InputError(f"{target} is one of the inputs; choose another output path")
+    report = triage(
+        model, images, preprocess=pre, convention=args.convention, user_nv12=args.user_nv12,
+        node_settings=_node_settings(args), quantize=args.quantize, calibration_images=args.calibration,
+        thresholds=_parse_thresholds(args.threshold), amplitudes=args.amplitudes, trials=args.trials,
+        distribution=args.distribution, seed=args.seed, input_name=args.input_name, output=args.output,
+        chip_range=args.chip_range, size=_parse_size(args.size), progress=not args.quiet,
+        model_label=Path(args.model).name,
+    )
+    print(report)
+    if args.report:
+        print(f"HTML report: {report.to_html(args.report, figures=not args.no_figures).resolve()}")
+    if args.json:
+        print(f"JSON report: {report.to_json(args.json).resolve()}")
+    return report.exit_code
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .metrics import compare
+
+    result = compare(args.reference, args.candidate, labels=(Path(args.reference).name, Path(args.candidate).name),
+                     min_cosine=args.min_cosine)
+    print(result)
+    if args.json:
+        print(f"JSON: {result.to_json(args.json).resolve()}")
+    return EXIT_OK if result else EXIT_PROBLEM
+
+
 def _cmd_convert(args: argparse.Namespace) -> int:
     src, dst = Path(args.image), Path(args.output)
     if dst.exists() and src.exists() and dst.resolve() == src.resolve():
@@ -172,58 +307,64 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _png_data_uri(rgb: np.ndarray) -> str:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def demo_html(photos: Sequence[tuple[str, np.ndarray]], table_html: str, *, seconds: float) -> str:
-    """The demo report: self-contained (inline PNGs, inline CSS), every string escaped."""
-    figures = "".join(
-        f'<figure><img alt="{html.escape(name)}" src="{_png_data_uri(rgb)}">'
-        f"<figcaption>{html.escape(name)} ({rgb.shape[1]}x{rgb.shape[0]})</figcaption></figure>"
-        for name, rgb in photos
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>nv12kit demo: round trips</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; font-size: 0.9em; }}
-th, td {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }}
-th {{ background: #f0f0f0; }}
-figure {{ display: inline-block; margin: 0 1em 1em 0; }}
-</style></head><body>
-<h1>nv12kit demo: RGB &rarr; NV12 &rarr; RGB round trips</h1>
-<p>Each bundled photo is encoded to NV12 and decoded again. Rows where encoder and decoder agree show the honest
-loss (mostly chroma subsampling). The other rows show what a mismatch between the two ends costs;
-<em>x honest</em> is the mean absolute error relative to the honest BT.601 full-range round trip.</p>
-{figures}
-{table_html}
-<p>nv12kit {html.escape(__version__)}, numpy {html.escape(np.__version__)}, computed in {seconds:.2f} s.</p>
-</body></html>
-"""
-
-
 def _demo_photos() -> list[tuple[str, np.ndarray]]:
     from .data import photo_paths
 
     return [(path.stem, crop_to_even(load_image(path))) for path in photo_paths()]
 
 
+def demo_page(sections: Sequence[tuple[str, str]], roundtrip_html: str, *, seconds: float) -> str:
+    """The demo report page: one triage section per demo model, then the round-trip table.
+
+    ``sections`` holds (title, HTML fragment) pairs; fragments come from
+    :func:`nv12kit.report.render_html` and are already escaped.
+    """
+    from .report import _STYLE
+
+    toc = "".join(f"<li><a href='#s{i}'>{html.escape(t)}</a></li>" for i, (t, _) in enumerate(sections))
+    parts = "".join(f"<section id='s{i}'><h1>{html.escape(t)}</h1>{frag}</section><hr>"
+                    for i, (t, frag) in enumerate(sections))
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>nv12kit demo</title>"
+        f"<style>{_STYLE}</style></head><body><h1>nv12kit demo</h1>"
+        "<p>The guided triage on the two bundled demo classifiers and the three bundled photos: "
+        "<em>demo_robust</em> was trained with noise and colour augmentation, <em>demo_fragile</em> was made "
+        f"over-sensitive on purpose (see DEMO_MODELS.md).</p><ul>{toc}<li><a href='#roundtrips'>Round trips of "
+        f"every convention</a></li></ul>{parts}<section id='roundtrips'><h1>Round trips of every convention</h1>"
+        "<p>Each photo encoded to NV12 and decoded again. Rows where encoder and decoder agree show the honest loss "
+        "(mostly chroma subsampling); the others show what a mismatch between the two ends costs.</p>"
+        f"{roundtrip_html}</section><p class='small'>nv12kit {html.escape(__version__)}, computed in "
+        f"{seconds:.1f} s.</p></body></html>\n"
+    )
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from .data import DEMO_MODELS, model_path, photo_paths
+    from .report import render_html
+    from .triage import triage
+
     start = time.perf_counter()
+    sections = []
+    for name in DEMO_MODELS:
+        path = model_path(name)
+        report = triage(path, photo_paths(), progress=False, model_label=path.name)
+        print(f"== {path.name}")
+        print(report)
+        print()
+        sections.append((f"{path.name}: {report.verdict.id}", render_html(report, standalone=False)))
     photos = _demo_photos()
     rows = roundtrip_table(photos, DEMO_CONVENTIONS)
-    seconds = time.perf_counter() - start
     print("Round trips of the bundled photos (honest ones first, then mismatches):\n")
     print(format_table(rows))
-    print(f"\n{len(rows)} round trips in {seconds:.2f} s")
+    seconds = time.perf_counter() - start
+    print(f"\ndemo finished in {seconds:.1f} s")
     if args.report:
         path = Path(args.report)
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, demo_html(photos, format_table(rows, html_output=True), seconds=seconds).encode("utf-8"))
+        page = demo_page(sections, format_table(rows, html_output=True), seconds=seconds)
+        atomic_write(path, page.encode("utf-8"))
         print(f"report written to {path.resolve()}")
+        print(f"open it with: python3 -m webbrowser file://{path.resolve()}")
     return EXIT_OK
 
 

@@ -271,6 +271,44 @@ class Preprocess:
         yuv = rgb.astype(np.float64) @ matrix.T + offset
         return np.clip(np.floor(yuv + 0.5), 0, 255).astype(np.uint8)
 
+    def normalize_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """Normalise float RGB pixel values (0-255, channels last) into the model's float32 tensor.
+
+        For perturbed images: noise is added in pixel space as real values,
+        so they are not rounded back to uint8 first.
+
+        Parameters
+        ----------
+        pixels : (H, W, 3) or (N, H, W, 3) float array
+            RGB values on the 0-255 scale.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 tensor, as :meth:`__call__` returns for uint8 input.
+        """
+        x = np.asarray(pixels)
+        if x.ndim == 3:
+            x = x[None]
+        if x.ndim != 4 or x.shape[-1] != 3:
+            raise InputError(f"expected (H, W, 3) or (N, H, W, 3) pixel values, got shape {x.shape}")
+        x = x.astype(np.float32)
+        if self.order == "bgr":
+            x = x[..., ::-1]
+        elif self.order == "yuv444":
+            matrix, offset = get_convention("bt601-full").encode_matrix()
+            x = (x.astype(np.float64) @ matrix.T + offset).astype(np.float32)
+        return self._normalise(np.ascontiguousarray(x))
+
+    def _normalise(self, x: np.ndarray) -> np.ndarray:
+        # The node's three float32 steps, in its order, so both paths agree bit for bit.
+        x /= np.float32(self.divisor)
+        x -= np.asarray(self.mean, np.float32)
+        x /= np.asarray(self.std, np.float32)
+        if self.layout == "NCHW":
+            x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        return x
+
     def __call__(self, image: Any) -> np.ndarray:
         """Normalise an RGB uint8 image (or a batch) into the model's float32 tensor.
 
@@ -289,14 +327,7 @@ class Preprocess:
         InputError
             If the image is not uint8 with 3 channels last.
         """
-        x = self.channels(image).astype(np.float32)
-        # The node's three float32 steps, in its order, so both paths agree bit for bit.
-        x /= np.float32(self.divisor)
-        x -= np.asarray(self.mean, np.float32)
-        x /= np.asarray(self.std, np.float32)
-        if self.layout == "NCHW":
-            x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-        return x
+        return self._normalise(self.channels(image).astype(np.float32))
 
     def to_image(self, tensor: np.ndarray) -> np.ndarray:
         """Undo the normalisation: the model tensor back to uint8 RGB images.

@@ -26,12 +26,15 @@ from pathlib import Path
 
 from nv12kit.errors import InputError
 
-__all__ = ["PHOTOS", "photo_path", "photo_paths"]
+__all__ = ["PHOTOS", "DEMO_MODELS", "photo_path", "photo_paths", "model_path"]
 
 #: Names of the bundled photos, in a stable order.
 PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "chelsea_odd")
 
 _SUFFIX = ".png"
+
+#: The bundled demo classifiers (see ``DEMO_MODELS.md`` next to this file).
+DEMO_MODELS: tuple[str, ...] = ("demo_robust", "demo_fragile")
 
 
 def photo_path(name: str) -> Path:
@@ -103,3 +106,37 @@ def photo_paths() -> list[Path]:
     ['astronaut.png', 'coffee.png', 'chelsea_odd.png']
     """
     return [photo_path(name) for name in PHOTOS]
+
+
+def model_path(name: str) -> Path:
+    """Return the path of a bundled demo model.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DEMO_MODELS`, with or without ``.onnx``.
+
+    Returns
+    -------
+    pathlib.Path
+        The ``.onnx`` file inside the installed package. Read it; never
+        write to it.
+
+    Raises
+    ------
+    InputError
+        If `name` is not a bundled model; the message lists them.
+
+    Examples
+    --------
+    >>> from nv12kit.data import model_path
+    >>> model_path("demo_robust").name
+    'demo_robust.onnx'
+    """
+    stem = name[: -len(".onnx")] if isinstance(name, str) and name.endswith(".onnx") else name
+    if stem not in DEMO_MODELS:
+        raise InputError(
+            f"unknown demo model {name!r}: expected one of {', '.join(map(repr, DEMO_MODELS))}"
+        )
+    with as_file(files(__name__).joinpath(f"{stem}.onnx")) as path:
+        return Path(path)

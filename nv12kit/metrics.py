@@ -1,0 +1,483 @@
+"""Comparing model outputs: cosine, errors, SNR, top-k agreement, and compare().
+
+Every metric accumulates in float64. Outputs that contain NaN or Inf, or
+whose norm is zero, make some metrics meaningless; the functions here never
+return such a NaN silently. The single-metric functions raise
+:class:`~nv12kit.errors.InputError` saying which array is at fault, and
+:func:`compare` records a flag per output instead, so one bad output does
+not hide the others.
+
+``compare`` is also the "bring your own outputs" mode: dump the outputs of
+``qat_nv12`` / ``quantized_nv12`` from the vendor runtime as ``.npy`` or
+``.npz`` and compare them with the float model's here.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import pathlib
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = [
+    "cosine",
+    "mean_abs_error",
+    "relative_l2",
+    "max_abs_error",
+    "snr_db",
+    "topk_agreement",
+    "OutputComparison",
+    "Comparison",
+    "compare",
+    "compare_arrays",
+    "load_outputs",
+]
+
+
+# ----------------------------------------------------------------------------
+# single metrics
+# ----------------------------------------------------------------------------
+def _pair(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(a)
+    y = np.asarray(b)
+    if x.shape != y.shape:
+        if x.size == y.size and np.squeeze(x).shape == np.squeeze(y).shape:
+            y = y.reshape(x.shape)
+        else:
+            raise InputError(f"cannot compare arrays of shapes {x.shape} and {y.shape}; they must match")
+    if x.size == 0:
+        raise InputError("cannot compare empty arrays")
+    for name, arr in (("a", x), ("b", y)):
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+            raise InputError(f"{name} has dtype {arr.dtype}; metrics need numbers")
+    return x.astype(np.float64, copy=False).ravel(), y.astype(np.float64, copy=False).ravel()
+
+
+def _finite(x: np.ndarray, name: str) -> None:
+    if not np.isfinite(x).all():
+        nans, infs = int(np.isnan(x).sum()), int(np.isinf(x).sum())
+        raise InputError(
+            f"{name} contains {nans} NaN and {infs} Inf values out of {x.size}; the model (or the dump) produced "
+            "non-finite outputs, which no similarity metric can rate. Check the input's dtype and normalisation"
+        )
+
+
+def cosine(a: Any, b: Any) -> float:
+    """Cosine similarity of two arrays, flattened, in float64.
+
+    Raises
+    ------
+    InputError
+        Shapes differ, an array has NaN/Inf, or either has zero norm (the
+        cosine is undefined then; the message says which).
+
+    Examples
+    --------
+    >>> round(cosine([1.0, 2.0], [2.0, 4.0]), 12), cosine([1.0, 0.0], [0.0, 1.0])
+    (1.0, 0.0)
+    """
+    x, y = _pair(a, b)
+    _finite(x, "a")
+    _finite(y, "b")
+    nx, ny = float(np.linalg.norm(x)), float(np.linalg.norm(y))
+    if nx == 0 or ny == 0:
+        which = " and ".join(n for n, v in (("a", nx), ("b", ny)) if v == 0)
+        raise InputError(f"cosine is undefined: {which} is all zeros (zero norm); compare with mean_abs_error instead")
+    return float(np.clip(np.dot(x, y) / (nx * ny), -1.0, 1.0))
+
+
+def mean_abs_error(a: Any, b: Any) -> float:
+    """Mean of ``|a - b|`` in float64."""
+    x, y = _pair(a, b)
+    _finite(x, "a")
+    _finite(y, "b")
+    return float(np.mean(np.abs(x - y)))
+
+
+def max_abs_error(a: Any, b: Any) -> float:
+    """Largest ``|a - b|``."""
+    x, y = _pair(a, b)
+    _finite(x, "a")
+    _finite(y, "b")
+    return float(np.max(np.abs(x - y)))
+
+
+def relative_l2(a: Any, b: Any) -> float:
+    """``||a - b|| / ||a||``, with ``a`` the reference.
+
+    Raises
+    ------
+    InputError
+        If ``a`` has zero norm, NaN or Inf.
+    """
+    x, y = _pair(a, b)
+    _finite(x, "a")
+    _finite(y, "b")
+    nx = float(np.linalg.norm(x))
+    if nx == 0:
+        raise InputError("relative L2 is undefined: the reference a is all zeros; use max_abs_error instead")
+    return float(np.linalg.norm(x - y) / nx)
+
+
+def snr_db(a: Any, b: Any) -> float:
+    """Signal-to-noise ratio ``10 log10(||a||^2 / ||a - b||^2)`` in dB; ``inf`` when equal.
+
+    Examples
+    --------
+    >>> round(snr_db([1.0, 1.0], [1.1, 0.9]), 2)
+    20.0
+    """
+    x, y = _pair(a, b)
+    _finite(x, "a")
+    _finite(y, "b")
+    signal, noise = float(np.dot(x, x)), float(np.sum((x - y) ** 2))
+    if signal == 0:
+        raise InputError("SNR is undefined: the reference a is all zeros")
+    if noise == 0:
+        return math.inf
+    return 10.0 * math.log10(signal / noise)
+
+
+def topk_agreement(a: Any, b: Any, *, k: int = 1) -> float:
+    """Share of rows whose top-``k`` classes agree (as sets), for logits ``[N, C]`` or ``[C]``.
+
+    For ``k=1`` this is top-1 agreement. Ties are broken by class index.
+
+    Examples
+    --------
+    >>> topk_agreement([[0.1, 0.9, 0.0]], [[0.2, 0.7, 0.1]], k=1)
+    1.0
+    """
+    x, y = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if x.shape != y.shape:
+        raise InputError(f"cannot compare logits of shapes {x.shape} and {y.shape}")
+    if x.ndim == 1:
+        x, y = x[None], y[None]
+    x, y = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
+    if not isinstance(k, (int, np.integer)) or not 1 <= k <= x.shape[1]:
+        raise InputError(f"k must be between 1 and the number of classes ({x.shape[1]}), got {k!r}")
+    _finite(x, "a")
+    _finite(y, "b")
+    top_a = np.argsort(-x, axis=1, kind="stable")[:, :k]
+    top_b = np.argsort(-y, axis=1, kind="stable")[:, :k]
+    same = [set(r) == set(s) for r, s in zip(top_a.tolist(), top_b.tolist())]
+    return float(np.mean(same))
+
+
+# ----------------------------------------------------------------------------
+# comparing whole outputs
+# ----------------------------------------------------------------------------
+def _is_logits(shape: tuple[int, ...]) -> bool:
+    """[N, C] or [C] with C >= 2: classification scores."""
+    return (len(shape) == 2 and shape[1] >= 2) or (len(shape) == 1 and shape[0] >= 2)
+
+
+def _is_dense(shape: tuple[int, ...]) -> bool:
+    """[N, C, H, W]-like maps: per-channel rows make sense."""
+    return len(shape) >= 3 and shape[1] >= 1 and int(np.prod(shape[2:])) > 1
+
+
+@dataclass
+class OutputComparison:
+    """How one output differs between run ``a`` (the reference) and run ``b``.
+
+    Metrics that are undefined for this output are None and explained by
+    ``flags`` (``"nan_in_a"``, ``"inf_in_b"``, ``"zero_norm_a"``,
+    ``"identical"``...).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    cosine: float | None
+    mean_abs: float | None
+    max_abs: float | None
+    relative_l2: float | None
+    snr_db: float | None
+    top1: float | None = None
+    top5: float | None = None
+    per_channel_cosine: list[float | None] | None = None
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True if every metric could be computed (no NaN/Inf or zero norm)."""
+        return not [f for f in self.flags if f != "identical"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (infinite SNR becomes None, with the "identical" flag)."""
+        data = {k: getattr(self, k) for k in ("name", "cosine", "mean_abs", "max_abs", "relative_l2", "snr_db",
+                                               "top1", "top5", "per_channel_cosine", "flags")}
+        data["shape"] = list(self.shape)
+        if data["snr_db"] is not None and math.isinf(data["snr_db"]):
+            data["snr_db"] = None
+        return data
+
+
+def _flags(x: np.ndarray, label: str) -> list[str]:
+    flags = []
+    if np.isnan(x).any():
+        flags.append(f"nan_in_{label}")
+    if np.isinf(x).any():
+        flags.append(f"inf_in_{label}")
+    if not flags and not np.any(x):
+        flags.append(f"zero_norm_{label}")
+    return flags
+
+
+def compare_arrays(a: Any, b: Any, *, name: str = "output") -> OutputComparison:
+    """Compare one output of two runs; never raises for NaN/Inf or zero norm, flags them instead.
+
+    Parameters
+    ----------
+    a, b : array_like
+        The reference run and the run under test, same shape (singleton
+        dimensions may differ: ``(1, 1000)`` against ``(1000,)``).
+    name : str, optional
+        The output's name, for the table.
+
+    Returns
+    -------
+    OutputComparison
+    """
+    x, y = _pair(a, b)
+    shape = tuple(np.shape(a))
+    flags = _flags(x, "a") + _flags(y, "b")
+    bad = {f.split("_")[0] for f in flags}
+    finite = "nan" not in bad and "inf" not in bad
+    zero_a, zero_b = "zero_norm_a" in flags, "zero_norm_b" in flags
+    result = OutputComparison(name, shape, None, None, None, None, None, flags=flags)
+    if not finite:
+        return result
+    diff = np.abs(x - y)
+    result.mean_abs, result.max_abs = float(diff.mean()), float(diff.max())
+    if result.max_abs == 0:
+        result.flags.append("identical")
+    if not zero_a:
+        result.relative_l2 = float(np.linalg.norm(x - y) / np.linalg.norm(x))
+        result.snr_db = snr_db(x, y)
+    if not zero_a and not zero_b:
+        result.cosine = cosine(x, y)
+    if _is_logits(shape):
+        result.top1 = topk_agreement(np.reshape(x, shape), np.reshape(y, shape), k=1)
+        classes = shape[-1]
+        if classes > 5:
+            result.top5 = topk_agreement(np.reshape(x, shape), np.reshape(y, shape), k=5)
+    elif _is_dense(shape):
+        xa, ya = np.reshape(x, shape), np.reshape(y, shape)
+        per = []
+        for c in range(shape[1]):
+            xc, yc = xa[:, c].ravel(), ya[:, c].ravel()
+            nx, ny = np.linalg.norm(xc), np.linalg.norm(yc)
+            per.append(float(np.clip(np.dot(xc, yc) / (nx * ny), -1, 1)) if nx and ny else None)
+        result.per_channel_cosine = per
+    return result
+
+
+@dataclass
+class Comparison:
+    """Per-output comparison of two runs; ``bool(comparison)`` says whether all pass ``min_cosine``.
+
+    Attributes
+    ----------
+    outputs : dict of str to OutputComparison
+    labels : (str, str)
+        Names of the two runs (``("float", "vendor nv12")``).
+    min_cosine : float
+        The pass mark used by ``bool()`` and the table.
+    """
+
+    outputs: dict[str, OutputComparison]
+    labels: tuple[str, str] = ("a", "b")
+    min_cosine: float = 0.99
+
+    def __bool__(self) -> bool:
+        return all(o.ok and o.cosine is not None and o.cosine >= self.min_cosine for o in self.outputs.values())
+
+    @property
+    def worst_cosine(self) -> float | None:
+        """Lowest cosine over the outputs (None if no output has one)."""
+        values = [o.cosine for o in self.outputs.values() if o.cosine is not None]
+        return min(values) if values else None
+
+    def rows(self) -> list[list[str]]:
+        """Table rows: output, shape, cosine, MAE, max, rel L2, SNR, top-1, flags."""
+        def fmt(v: float | None, spec: str) -> str:
+            if v is None:
+                return "-"
+            return "inf" if math.isinf(v) else format(v, spec)
+
+        rows = []
+        for o in self.outputs.values():
+            rows.append([o.name, "x".join(map(str, o.shape)), fmt(o.cosine, ".6f"), fmt(o.mean_abs, ".4g"),
+                         fmt(o.max_abs, ".4g"), fmt(o.relative_l2, ".3e"), fmt(o.snr_db, ".1f"), fmt(o.top1, ".2f"),
+                         ", ".join(o.flags) or "-"])
+        return rows
+
+    _HEADER = ["output", "shape", "cosine", "MAE", "max abs", "rel L2", "SNR dB", "top-1", "flags"]
+
+    def __repr__(self) -> str:
+        rows = [self._HEADER] + self.rows()
+        widths = [max(len(r[i]) for r in rows) for i in range(len(self._HEADER))]
+        lines = [f"Comparison({self.labels[0]} vs {self.labels[1]}: "
+                 f"{'PASS' if self else 'FAIL'} at cosine >= {self.min_cosine})"]
+        lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._HEADER)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in self.rows())
+        status = "PASS" if self else "FAIL"
+        title = html.escape(f"{self.labels[0]} vs {self.labels[1]}: {status} at cosine >= {self.min_cosine}")
+        return f"<div><strong>{title}</strong><table><tr>{head}</tr>{body}</table></div>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {"labels": list(self.labels), "min_cosine": self.min_cosine, "passed": bool(self),
+                "worst_cosine": self.worst_cosine, "outputs": {k: v.to_dict() for k, v in self.outputs.items()}}
+
+    def to_json(self, path: str | os.PathLike[str]) -> pathlib.Path:
+        """Write :meth:`to_dict` as JSON, atomically."""
+        from ._io import atomic_write
+
+        return atomic_write(path, json.dumps(self.to_dict(), indent=2).encode("utf-8"))
+
+
+# ----------------------------------------------------------------------------
+# loading dumped outputs
+# ----------------------------------------------------------------------------
+def load_outputs(source: Any) -> dict[str, np.ndarray]:
+    """Outputs as ``{name: array}`` from a dict, a ``.npy`` file, a ``.npz`` file or a folder of ``.npy``.
+
+    A single ``.npy`` gives one output named after the file stem. Files are
+    read with ``allow_pickle=False``: pickled arrays are refused, as they
+    can run code when loaded.
+
+    Raises
+    ------
+    InputError
+        Missing file, unsupported suffix, pickled or corrupt data.
+    """
+    if isinstance(source, Mapping):
+        return {str(k): np.asarray(v) for k, v in source.items()}
+    if not isinstance(source, (str, os.PathLike)):
+        raise InputError(
+            f"outputs must be a dict of name to array or a .npy/.npz path, got {type(source).__name__}"
+        )
+    path = pathlib.Path(source)
+    if path.is_dir():
+        files = sorted(path.glob("*.npy"))
+        if not files:
+            raise InputError(f"the folder {str(path)!r} holds no .npy files")
+        return {f.stem: _load_npy(f) for f in files}
+    if not path.exists():
+        raise InputError(f"outputs file {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return {path.stem: _load_npy(path)}
+    if suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {k: _checked(data, k, path) for k in data.files}
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise InputError(f"{str(path)!r} is not a readable .npz file: {exc}") from exc
+    raise InputError(f"{str(path)!r}: expected a .npy or .npz file (numpy.save / numpy.savez), or a folder of .npy")
+
+
+def _checked(data: Any, key: str, path: pathlib.Path) -> np.ndarray:
+    try:
+        return np.asarray(data[key])
+    except ValueError as exc:
+        raise InputError(
+            f"{str(path)!r}: array {key!r} is stored as pickled objects, which nv12kit refuses to load "
+            "(loading pickles can run code). Save plain numeric arrays: np.savez(path, **{name: np.asarray(x)})"
+        ) from exc
+
+
+def _load_npy(path: pathlib.Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object" in str(exc).lower():
+            raise InputError(
+                f"{str(path)!r} holds pickled objects, which nv12kit refuses to load (loading pickles can run "
+                "code). Save a plain numeric array: np.save(path, np.asarray(x, dtype=np.float32))"
+            ) from exc
+        raise InputError(f"{str(path)!r} is not a readable .npy file: {exc}") from exc
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{str(path)!r} is not a readable .npy file: {exc}") from exc
+
+
+def compare(
+    a: Any,
+    b: Any,
+    *,
+    labels: Sequence[str] = ("a", "b"),
+    min_cosine: float = 0.99,
+    outputs: Sequence[str] | None = None,
+) -> Comparison:
+    """Compare two runs' outputs, per output and per channel of dense maps.
+
+    Parameters
+    ----------
+    a, b : dict of str to array, or path
+        The reference run and the run under test: dicts (as
+        :meth:`nv12kit.Runner.run` returns), ``.npy`` / ``.npz`` files or
+        folders of ``.npy`` files. Loaded with ``allow_pickle=False``.
+    labels : (str, str), optional
+        Names for the two runs in tables.
+    min_cosine : float, optional
+        Pass mark for ``bool(result)``.
+    outputs : sequence of str, optional
+        Compare only these outputs.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    InputError
+        The two sides have different output names (both sets are listed),
+        shapes that differ beyond singleton dimensions, or unreadable files.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nv12kit import compare
+    >>> result = compare({"logits": np.array([[1.0, 2.0, 3.0]])}, {"logits": np.array([[1.0, 2.0, 3.1]])})
+    >>> bool(result), round(result.outputs["logits"].cosine, 4)
+    (True, 0.9999)
+    """
+    left, right = load_outputs(a), load_outputs(b)
+    if len(left) == 1 and len(right) == 1 and set(left) != set(right):
+        # two single arrays (e.g. float.npy and vendor.npy): the names are just file names
+        right = {next(iter(left)): next(iter(right.values()))}
+    if outputs is None and set(left) != set(right):
+        raise InputError(
+            f"the two sides have different outputs: {labels[0]} has {sorted(left)}, {labels[1]} has "
+            f"{sorted(right)}; save both with the same names (np.savez(path, **outputs)) "
+            "or pick some with outputs=[...]"
+        )
+    names = list(outputs) if outputs is not None else list(left)
+    missing = [n for n in names if n not in left or n not in right]
+    if missing:
+        raise InputError(f"outputs {missing} are not on both sides; {labels[0]}: {sorted(left)}, "
+                         f"{labels[1]}: {sorted(right)}")
+    results = {}
+    for name in names:
+        try:
+            results[name] = compare_arrays(left[name], right[name], name=name)
+        except InputError as exc:
+            raise InputError(f"output {name!r}: {exc}") from exc
+    if len(labels) != 2:
+        raise InputError(f"labels must be two names, got {labels!r}")
+    return Comparison(results, (str(labels[0]), str(labels[1])), float(min_cosine))

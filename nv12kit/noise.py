@@ -1,0 +1,479 @@
+"""Noise-sensitivity studies: how far a model's output moves under tiny pixel noise.
+
+The forum's test for an over-fitted model, made quantitative: add a few
+pixel values of random noise to the float model's input, many times, and
+look at the distribution of ``cos(out_clean, out_noisy)``. The NV12 round
+trip (RGB -> NV12 -> RGB under a convention) is measured in the same units,
+so its loss can be read against that noise floor.
+
+Studies stream: each batch of noisy inputs is run, reduced to one cosine per
+trial and output, and dropped. Memory does not grow with ``trials``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import InputError
+from .preprocess import Preprocess
+
+__all__ = ["DISTRIBUTIONS", "draw_noise", "perturb", "NoiseStudy", "noise_study", "prepare_image"]
+
+#: ``symmetric``: uniform on [-a, a]; ``uniform_0_a``: the forum's uniform [0, a); ``gaussian``: sigma = a.
+DISTRIBUTIONS = ("symmetric", "uniform_0_a", "gaussian")
+
+# Noisy float32 batches are bounded to about this many bytes, whatever the image size.
+_BATCH_BYTES = 48 * 2**20
+
+
+def draw_noise(shape: Sequence[int], amplitude: float, distribution: str, rng: np.random.Generator) -> np.ndarray:
+    """Real-valued pixel noise, float32.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        Shape of the noise, e.g. ``(H, W, 3)``.
+    amplitude : float
+        ``a`` in pixel values (0-255 scale).
+    distribution : {"symmetric", "uniform_0_a", "gaussian"}
+        Uniform on ``[-a, a]``, uniform on ``[0, a)`` (the forum's recipe,
+        which has a bias of ``+a/2``), or normal with ``sigma = a``.
+    rng : numpy.random.Generator
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> noise = draw_noise((1000,), 2, "uniform_0_a", np.random.default_rng(0))
+    >>> bool(noise.min() >= 0 and noise.max() < 2)
+    True
+    """
+    if distribution == "symmetric":
+        return rng.uniform(-amplitude, amplitude, size=tuple(shape)).astype(np.float32)
+    if distribution == "uniform_0_a":
+        return rng.uniform(0.0, amplitude, size=tuple(shape)).astype(np.float32)
+    if distribution == "gaussian":
+        return rng.normal(0.0, amplitude, size=tuple(shape)).astype(np.float32)
+    raise InputError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+
+
+def perturb(rgb: np.ndarray, amplitude: float, *, distribution: str = "symmetric",
+            rng: np.random.Generator | None = None) -> np.ndarray:
+    """``clip(rgb + noise, 0, 255)`` as float32 pixel values (not rounded).
+
+    Feed the result to :meth:`Preprocess.normalize_pixels`.
+    """
+    rng = rng if rng is not None else np.random.default_rng()
+    noisy = np.asarray(rgb, np.float32) + draw_noise(np.shape(rgb), amplitude, distribution, rng)
+    return np.clip(noisy, 0.0, 255.0, out=noisy)
+
+
+def _check_amplitudes(amplitudes: Any) -> tuple[float, ...]:
+    try:
+        values = tuple(float(a) for a in np.atleast_1d(np.asarray(amplitudes, dtype=np.float64)))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"amplitudes must be numbers (pixel values), got {amplitudes!r}") from exc
+    if not values or any(not math.isfinite(a) or a <= 0 for a in values):
+        raise InputError(f"amplitudes must be positive pixel values such as (1, 2, 3), got {amplitudes!r}")
+    return tuple(sorted(set(values)))
+
+
+def _stats(values: np.ndarray) -> dict[str, float]:
+    return {
+        "mean": float(values.mean()),
+        "min": float(values.min()),
+        "p5": float(np.percentile(values, 5)),
+        "median": float(np.median(values)),
+        "max": float(values.max()),
+        "std": float(values.std()),
+    }
+
+
+def _cosines(clean: np.ndarray, batch: np.ndarray) -> np.ndarray:
+    """Cosine of each row of ``batch`` against ``clean``, in float64; NaN where undefined."""
+    a = clean.reshape(-1).astype(np.float64)
+    b = batch.reshape(batch.shape[0], -1).astype(np.float64)
+    na, nb = np.linalg.norm(a), np.linalg.norm(b, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.clip((b @ a) / (na * nb), -1.0, 1.0)
+
+
+def _top1(logits: np.ndarray) -> np.ndarray:
+    return np.argmax(logits.reshape(logits.shape[0], -1), axis=1)
+
+
+def _is_logits(shape: tuple[int, ...]) -> bool:
+    return len(shape) == 2 and shape[1] >= 2
+
+
+@dataclass
+class NoiseStudy:
+    """Cosines of a model's outputs under pixel noise, per amplitude, and under NV12 round trips.
+
+    Attributes
+    ----------
+    amplitudes : tuple of float
+        Noise amplitudes, in pixel values.
+    distribution : str
+        One of :data:`DISTRIBUTIONS`.
+    trials, seed : int
+    output : str
+        The output the headline cosines are about (the first one by default).
+    cosines : dict of float to numpy.ndarray
+        Every trial's cosine of ``output``, per amplitude.
+    per_output : dict of str to dict of float to numpy.ndarray
+        The same for every output.
+    top1 : dict of float to float
+        Share of trials whose top-1 class equals the clean one (logits only).
+    roundtrip : dict of str to float
+        ``cos(out_clean, out_roundtrip)`` of ``output`` per convention.
+    roundtrip_per_output : dict of str to dict of str to float
+    roundtrip_top1 : dict of str to bool
+        Whether the round trip keeps the clean top-1 class (logits only).
+    image_shape : (int, int)
+        The size the model saw.
+    notes : list of str
+        E.g. that the image was resized to the model's input.
+    seconds : float
+        Wall time of the study.
+    """
+
+    amplitudes: tuple[float, ...]
+    distribution: str
+    trials: int
+    seed: int
+    output: str
+    cosines: dict[float, np.ndarray]
+    per_output: dict[str, dict[float, np.ndarray]]
+    top1: dict[float, float] = field(default_factory=dict)
+    roundtrip: dict[str, float] = field(default_factory=dict)
+    roundtrip_per_output: dict[str, dict[str, float]] = field(default_factory=dict)
+    roundtrip_top1: dict[str, bool] = field(default_factory=dict)
+    image_shape: tuple[int, int] = (0, 0)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self, amplitude: float) -> dict[str, float]:
+        """mean, min, p5, median, max and std of the trial cosines at ``amplitude``."""
+        return _stats(self._at(amplitude))
+
+    def floor(self, amplitude: float) -> float:
+        """Mean cosine at ``amplitude``: the noise floor the NV12 loss is read against."""
+        return float(self._at(amplitude).mean())
+
+    def _at(self, amplitude: float) -> np.ndarray:
+        key = float(amplitude)
+        if key not in self.cosines:
+            raise InputError(f"no trials at amplitude {amplitude}; the study has {list(self.amplitudes)}")
+        return self.cosines[key]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per amplitude, then one per round-trip convention, as dicts."""
+        rows: list[dict[str, Any]] = []
+        for a in self.amplitudes:
+            row: dict[str, Any] = {"perturbation": f"noise {self._label(a)}", **self.summary(a)}
+            if a in self.top1:
+                row["top1_kept"] = self.top1[a]
+            rows.append(row)
+        for conv, cos in self.roundtrip.items():
+            row = {"perturbation": f"NV12 round trip ({conv})", "mean": cos, "min": cos, "p5": cos,
+                   "median": cos, "max": cos, "std": 0.0}
+            if conv in self.roundtrip_top1:
+                row["top1_kept"] = float(self.roundtrip_top1[conv])
+            rows.append(row)
+        return rows
+
+    def _label(self, a: float) -> str:
+        text = f"{a:g}"
+        return {"symmetric": f"±{text}", "uniform_0_a": f"U[0,{text})", "gaussian": f"σ={text}"}[self.distribution]
+
+    def table(self) -> str:
+        """The rows as aligned text."""
+        header = (f"{'perturbation':28s} {'mean cos':>10s} {'1-cos':>9s} {'min':>10s} {'p5':>10s} "
+                  f"{'top-1 kept':>10s}")
+        lines = [header]
+        for r in self.rows():
+            kept = f"{r['top1_kept']:.0%}" if "top1_kept" in r else "-"
+            lines.append(f"{r['perturbation']:28s} {r['mean']:10.6f} {1 - r['mean']:9.2e} {r['min']:10.6f} "
+                         f"{r['p5']:10.6f} {kept:>10s}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        head = (f"NoiseStudy(output {self.output!r}, {self.trials} trials of {self.distribution} noise, seed "
+                f"{self.seed}, image {self.image_shape[0]}x{self.image_shape[1]}, {self.seconds:.2f} s)")
+        return head + "\n" + self.table()
+
+    def _repr_html_(self) -> str:
+        cells = ["perturbation", "mean cos", "1 - mean cos", "min", "p5", "top-1 kept"]
+        head = "".join(f"<th>{c}</th>" for c in cells)
+        body = []
+        for r in self.rows():
+            kept = f"{r['top1_kept']:.0%}" if "top1_kept" in r else "-"
+            values = [r["perturbation"], f"{r['mean']:.6f}", f"{1 - r['mean']:.2e}", f"{r['min']:.6f}",
+                      f"{r['p5']:.6f}", kept]
+            body.append("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in values) + "</tr>")
+        title = html.escape(f"Noise study of output {self.output!r}: {self.trials} trials, {self.distribution}, "
+                            f"seed {self.seed}")
+        return f"<div><strong>{title}</strong><table><tr>{head}</tr>{''.join(body)}</table></div>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict, every trial's cosine included."""
+        return {
+            "amplitudes": list(self.amplitudes),
+            "distribution": self.distribution,
+            "trials": self.trials,
+            "seed": self.seed,
+            "output": self.output,
+            "image_shape": list(self.image_shape),
+            "cosines": {f"{a:g}": [float(c) for c in v] for a, v in self.cosines.items()},
+            "summary": {f"{a:g}": self.summary(a) for a in self.amplitudes},
+            "per_output_mean": {
+                o: {f"{a:g}": float(v.mean()) for a, v in d.items()} for o, d in self.per_output.items()
+            },
+            "top1_kept": {f"{a:g}": v for a, v in self.top1.items()},
+            "roundtrip": dict(self.roundtrip),
+            "roundtrip_per_output": {k: dict(v) for k, v in self.roundtrip_per_output.items()},
+            "roundtrip_top1_kept": dict(self.roundtrip_top1),
+            "notes": list(self.notes),
+            "seconds": self.seconds,
+        }
+
+
+# ----------------------------------------------------------------------------
+# running a study
+# ----------------------------------------------------------------------------
+def _looks_like_image(shape: tuple[Any, ...] | None, axis: int) -> bool:
+    if shape is None or len(shape) != 4:
+        return False
+    return shape[axis] == 3 or not isinstance(shape[axis], int)
+
+
+def _image_input(runner: Any, preprocess: Preprocess, input_name: str | None) -> tuple[str, tuple[int, int] | None]:
+    """The image input's name and static (H, W) if the runtime reports it."""
+    infos = {i.name: i for i in (runner.inputs or ())}
+    if input_name is not None:
+        if input_name not in runner.input_names:
+            raise InputError(f"the model has no input {input_name!r}; its inputs are {list(runner.input_names)}")
+        candidates = [input_name]
+    else:
+        axis = 1 if preprocess.layout == "NCHW" else 3
+        if infos:
+            candidates = [n for n, i in infos.items() if _looks_like_image(i.shape, axis)]
+        else:
+            candidates = list(runner.input_names) if len(runner.input_names) == 1 else []
+        if len(candidates) != 1:
+            raise InputError(
+                f"cannot tell which input takes the image among {list(runner.input_names)}; pass input_name="
+            )
+    name = candidates[0]
+    info = infos.get(name)
+    if info is None or info.shape is None or len(info.shape) != 4:
+        return name, None
+    h, w = (info.shape[2], info.shape[3]) if preprocess.layout == "NCHW" else (info.shape[1], info.shape[2])
+    return name, (h, w) if isinstance(h, int) and isinstance(w, int) else None
+
+
+def prepare_image(
+    image: Any, size: tuple[int, int] | None, *, even: bool = True
+) -> tuple[np.ndarray, list[str], tuple[int, int]]:
+    """Load an image and fit it to the model: resized to a static size, else cropped to even sides.
+
+    Returns
+    -------
+    rgb : numpy.ndarray
+        (H, W, 3) uint8 at the model's size.
+    notes : list of str
+        What was done to it, for reports.
+    original_shape : (int, int)
+        Height and width as loaded.
+    """
+    from .images import crop_to_even, load_image, resize_to
+
+    rgb = load_image(image)
+    original = (int(rgb.shape[0]), int(rgb.shape[1]))
+    notes = []
+    if size is not None and rgb.shape[:2] != tuple(size):
+        notes.append(f"image resized from {rgb.shape[0]}x{rgb.shape[1]} to the model's {size[0]}x{size[1]} "
+                     "(bilinear, Pillow)")
+        rgb = resize_to(rgb, size[0], size[1])
+    elif size is None and even and (rgb.shape[0] % 2 or rgb.shape[1] % 2):
+        notes.append(f"image cropped from {rgb.shape[0]}x{rgb.shape[1]} to even sides for NV12")
+        rgb = crop_to_even(rgb)
+    return rgb, notes, original
+
+
+def _auto_batch(runner: Any, pixels: int, batch_size: int | str) -> int:
+    if batch_size != "auto":
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise InputError(f"batch_size must be a positive integer or 'auto', got {batch_size!r}")
+        return int(batch_size)
+    by_memory = max(1, _BATCH_BYTES // max(1, pixels * 3 * 4))
+    return int(min(runner.batch_size, by_memory))
+
+
+def _progress(total: int, enabled: bool, desc: str) -> Any:
+    if enabled:
+        try:
+            from tqdm.auto import tqdm
+
+            return tqdm(total=total, desc=desc, leave=False)
+        except ImportError:
+            pass
+    return None
+
+
+def noise_study(
+    runner: Any,
+    image: Any,
+    preprocess: Preprocess,
+    *,
+    amplitudes: Sequence[float] = (1, 2, 3),
+    trials: int = 20,
+    distribution: Literal["symmetric", "uniform_0_a", "gaussian"] = "symmetric",
+    seed: int = 0,
+    batch_size: int | Literal["auto"] = "auto",
+    conventions: Sequence[Any] = ("horizon",),
+    output: str | None = None,
+    input_name: str | None = None,
+    extra_inputs: Mapping[str, np.ndarray] | None = None,
+    progress: bool = True,
+) -> NoiseStudy:
+    """How much a float model's output moves under small pixel noise, and under NV12 round trips.
+
+    Parameters
+    ----------
+    runner : Runner, model path, ModelProto, session or runtime
+        The float model (``qat_feat``); wrapped in :class:`nv12kit.Runner`.
+    image : path, PIL image or (H, W, 3) uint8 array
+        RGB. Resized to the model's static size if it has one (a note says so).
+    preprocess : Preprocess
+        The model's normalisation; noise is added before it, in pixel space.
+    amplitudes : sequence of float, optional
+        Noise amplitudes in pixel values.
+    trials : int, optional
+        Noisy copies per amplitude.
+    distribution : {"symmetric", "uniform_0_a", "gaussian"}, optional
+        See :func:`draw_noise`. Noise is real-valued and the result clipped to 0-255.
+    seed : int, optional
+        Trial ``t`` at amplitude index ``i`` draws from ``default_rng((seed, i, t))``, so
+        the noise does not depend on ``batch_size`` (the cosines agree to float rounding).
+    batch_size : int or "auto", optional
+        Trials per model call; "auto" uses the runner's batch size, bounded
+        so a batch of noisy images stays under about 48 MB.
+    conventions : sequence of str or Convention, optional
+        NV12 round trips to measure as perturbations (empty for none).
+    output : str, optional
+        The output the headline cosines are about; the first by default.
+    input_name : str, optional
+        The image input, if the model has several inputs.
+    extra_inputs : mapping, optional
+        Fixed values for the model's other inputs.
+    progress : bool, optional
+        A ``tqdm.auto`` progress bar when tqdm is installed.
+
+    Returns
+    -------
+    NoiseStudy
+
+    Raises
+    ------
+    InputError
+        Bad amplitudes, trials, distribution or batch size; an image that
+        cannot be loaded; an unknown output or input name.
+    """
+    from .convert import nv12_to_rgb, rgb_to_nv12
+    from .runtime import Runner
+
+    start = time.perf_counter()
+    if not isinstance(preprocess, Preprocess):
+        raise InputError(f"preprocess must be an nv12kit.Preprocess, got {type(preprocess).__name__}")
+    levels = _check_amplitudes(amplitudes)
+    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 1:
+        raise InputError(f"trials must be a positive integer, got {trials!r}")
+    if distribution not in DISTRIBUTIONS:
+        raise InputError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+    run = runner if isinstance(runner, Runner) else Runner(runner)
+    name, size = _image_input(run, preprocess, input_name)
+    rgb, notes, _ = prepare_image(image, size, even=bool(conventions))
+    extra = {k: np.asarray(v) for k, v in (extra_inputs or {}).items()}
+    outputs = list(run.output_names)
+    primary = output if output is not None else outputs[0]
+    if primary not in outputs:
+        raise InputError(f"unknown output {primary!r}; the model's outputs are {outputs}")
+    step = _auto_batch(run, rgb.shape[0] * rgb.shape[1], batch_size)
+
+    def forward(tensor: np.ndarray) -> dict[str, np.ndarray]:
+        feed = {name: tensor}
+        for key, value in extra.items():
+            feed[key] = np.repeat(value, tensor.shape[0], axis=0) if value.ndim and value.shape[0] == 1 else value
+        return run.run(feed)
+
+    clean = forward(preprocess(rgb))
+    per_output: dict[str, dict[float, np.ndarray]] = {o: {} for o in outputs}
+    top1: dict[float, float] = {}
+    logits = {o for o in outputs if _is_logits(clean[o].shape)}
+    clean_top1 = {o: _top1(clean[o])[0] for o in logits}
+    bar = _progress(len(levels) * int(trials), progress, "noise trials")
+    try:
+        for index, amplitude in enumerate(levels):
+            found: dict[str, list[np.ndarray]] = {o: [] for o in outputs}
+            kept: list[np.ndarray] = []
+            for first in range(0, int(trials), step):
+                count = min(step, int(trials) - first)
+                noisy = np.empty((count, *rgb.shape), np.float32)
+                for j in range(count):
+                    rng = np.random.default_rng((seed, index, first + j))
+                    noisy[j] = perturb(rgb, amplitude, distribution=distribution, rng=rng)
+                result = forward(preprocess.normalize_pixels(noisy))
+                for o in outputs:
+                    found[o].append(_cosines(clean[o], result[o]))
+                if primary in logits:
+                    kept.append(_top1(result[primary]) == clean_top1[primary])
+                if bar is not None:
+                    bar.update(count)
+            for o in outputs:
+                per_output[o][amplitude] = np.concatenate(found[o])
+            if kept:
+                top1[amplitude] = float(np.concatenate(kept).mean())
+    finally:
+        if bar is not None:
+            bar.close()
+    bad = [o for o in outputs for a, v in per_output[o].items() if np.isnan(v).any()]
+    if bad:
+        notes.append(f"outputs {sorted(set(bad))} had NaN/Inf or zero-norm results under noise: their cosines "
+                     "are NaN; check the model's numerics")
+
+    roundtrip: dict[str, float] = {}
+    roundtrip_per_output: dict[str, dict[str, float]] = {}
+    roundtrip_top1: dict[str, bool] = {}
+    for conv in conventions:
+        label = conv if isinstance(conv, str) else conv.name
+        decoded = nv12_to_rgb(rgb_to_nv12(rgb, convention=conv), convention=conv)
+        result = forward(preprocess(decoded))
+        roundtrip_per_output[label] = {o: float(_cosines(clean[o], result[o])[0]) for o in outputs}
+        roundtrip[label] = roundtrip_per_output[label][primary]
+        if primary in logits:
+            roundtrip_top1[label] = bool(_top1(result[primary])[0] == clean_top1[primary])
+
+    return NoiseStudy(
+        amplitudes=levels,
+        distribution=distribution,
+        trials=int(trials),
+        seed=int(seed),
+        output=primary,
+        cosines=dict(per_output[primary]),
+        per_output=per_output,
+        top1=top1,
+        roundtrip=roundtrip,
+        roundtrip_per_output=roundtrip_per_output,
+        roundtrip_top1=roundtrip_top1,
+        image_shape=(int(rgb.shape[0]), int(rgb.shape[1])),
+        notes=notes,
+        seconds=time.perf_counter() - start,
+    )

@@ -1,0 +1,752 @@
+"""The guided triage: why does the model lose accuracy behind the NV12 node?
+
+The forum's procedure, made quantitative (see "The verdict" in the design
+notes). For each frame:
+
+1. **Conversion bug?** If the user gave their own NV12 (or their node
+   settings), lint it against the chosen convention and the training
+   preprocessing. A bug there decides the verdict: fix it first.
+2. **Noise floor.** Add 1-3 pixel values of noise to the float model's input
+   many times; ``cos(out_clean, out_noisy)`` is the floor. A low floor means
+   an **over-sensitive model**.
+3. **NV12 loss.** ``cos(out_feat, out_nv12)`` between the float model on the
+   RGB frame and the NV12 variant on the same frame as NV12. Read against
+   the floor at the reference amplitude (relative size) *and* against a
+   negligible level (absolute size): a loss far below a perfect floor can
+   still be negligible.
+4. **Quantisation.** With int8 variants: does ``quantized_nv12`` depart from
+   ``quantized_feat`` more than the float paths do?
+
+The verdict is the first of these that fires, worst image first. Every
+number it rests on is in the :class:`TriageReport`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import platform
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import InputError, ModelError
+from .metrics import Comparison, compare
+from .noise import NoiseStudy, noise_study, prepare_image
+from .preprocess import Preprocess
+
+__all__ = ["VERDICTS", "Thresholds", "Verdict", "ImageResult", "TriageReport", "triage"]
+
+#: Verdict ids, most urgent first, with their one-line titles.
+VERDICTS: dict[str, str] = {
+    "conversion_bug": "Conversion bug: the NV12 data or the node settings do not match the model's training",
+    "over_sensitive_model": "Over-sensitive model: its output moves a lot under 2-3 pixel values of noise",
+    "nv12_specific_loss": "NV12-specific loss: the model tolerates noise, but the NV12 round trip costs much more",
+    "quantization": "Quantisation: the int8 NV12 variant departs from the int8 feat variant",
+    "healthy": "Healthy: the NV12 loss lies inside the noise floor",
+}
+
+_RECOMMENDATIONS: dict[str, list[str]] = {
+    "conversion_bug": [
+        "Fix the conversion (or the node settings) first; nothing else in this report means much until then.",
+        "Re-run the triage with the corrected NV12 data to see what is left.",
+    ],
+    "over_sensitive_model": [
+        "The model is over-fitted to tiny input detail: retrain or fine-tune with pixel-noise augmentation "
+        "(±3 levels) and NV12 round-trip augmentation (nv12kit.rgb_to_nv12 then nv12_to_rgb with the chip's "
+        "convention).",
+        "Expect the same fragility under sensor noise and JPEG artefacts, not only NV12.",
+        "Run nv12kit.layer_divergence(..., compare='noise') to see which layers amplify the noise.",
+    ],
+    "nv12_specific_loss": [
+        "Check that the convention matches the chip: range (full/video), matrix (BT.601/709), chroma siting.",
+        "Fine-tune with NV12 round-trip augmentation so the model learns to ignore chroma subsampling.",
+        "If the chip supports it, use bilinear chroma up-sampling in the node.",
+        "Run nv12kit.layer_divergence(..., compare='nv12') to find the layer where the loss grows.",
+    ],
+    "quantization": [
+        "Look at the input node's quantisation: the Y/UV to RGB conversion and the normalisation are quantised "
+        "on the chip. Calibrate with real NV12 frames from the camera.",
+        "Keep the preprocessing in higher precision (int16) if the toolchain allows, or exclude it from int8.",
+    ],
+    "healthy": [
+        "The NV12 node is not what costs accuracy here.",
+        "If accuracy still drops on the chip, dump the vendor runtime's outputs (.npz) and compare them with "
+        "nv12kit.compare against the float model's.",
+    ],
+}
+
+_URGENCY = list(VERDICTS)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The numbers the verdict compares against. All are cosines or ``1 - cosine`` losses.
+
+    Attributes
+    ----------
+    floor_amplitude : float
+        Noise amplitude (pixel values) at which over-sensitivity is judged. Default 2.
+    min_floor_mean : float
+        Over-sensitive if the mean cosine at ``floor_amplitude`` is below this.
+        Default 0.98: a well-trained classifier keeps 0.98-0.999 at ±2.
+    min_floor_worst : float
+        Over-sensitive if the worst trial at ``floor_amplitude`` is below this. Default 0.90.
+    reference_amplitude : float
+        The noise floor the NV12 loss is read against. Default 3 (the forum's 2-3 pixel values).
+    max_loss_ratio : float
+        Relative test: the NV12 loss ``1 - cos`` may be at most this many times the
+        floor's ``1 - mean cos`` at ``reference_amplitude``. Default 2.
+    negligible_loss : float
+        Absolute test: a loss ``1 - cos`` at or below this (cosine 0.999) is negligible
+        whatever the ratio. Default 1e-3.
+    max_absolute_loss : float
+        A loss above this (cosine 0.98) is a problem whatever the floor. Default 0.02.
+    """
+
+    floor_amplitude: float = 2.0
+    min_floor_mean: float = 0.98
+    min_floor_worst: float = 0.90
+    reference_amplitude: float = 3.0
+    max_loss_ratio: float = 2.0
+    negligible_loss: float = 1e-3
+    max_absolute_loss: float = 0.02
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+                raise InputError(f"threshold {f.name} must be a positive number, got {value!r}")
+            object.__setattr__(self, f.name, float(value))
+        for name in ("min_floor_mean", "min_floor_worst"):
+            if getattr(self, name) > 1:
+                raise InputError(f"threshold {name} is a cosine and must be at most 1, got {getattr(self, name)}")
+
+    @classmethod
+    def coerce(cls, value: Thresholds | Mapping[str, float] | None) -> Thresholds:
+        """``Thresholds`` from None (the defaults), a Thresholds, or a dict of overrides."""
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, Mapping):
+            known = {f.name for f in fields(cls)}
+            unknown = sorted(set(value) - known)
+            if unknown:
+                raise InputError(f"unknown thresholds {unknown}; the thresholds are {sorted(known)}")
+            return cls(**dict(value))
+        raise InputError(f"thresholds must be a Thresholds or a dict, got {type(value).__name__}")
+
+    def to_dict(self) -> dict[str, float]:
+        """The values, by name."""
+        return asdict(self)
+
+
+@dataclass
+class Verdict:
+    """One verdict: its id, title, what decided it, the numbers and what to do."""
+
+    id: str
+    title: str
+    decided_by: str
+    evidence: list[str]
+    recommendations: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass
+class ImageResult:
+    """Everything measured on one frame."""
+
+    name: str
+    original_shape: tuple[int, int]
+    shape: tuple[int, int]
+    noise: NoiseStudy
+    nv12: Comparison
+    nv12_cosine: float | None
+    frame_source: str
+    quantized: dict[str, float] = field(default_factory=dict)
+    diagnosis: Any = None
+    notes: list[str] = field(default_factory=list)
+    verdict: Verdict | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "name": self.name,
+            "original_shape": list(self.original_shape),
+            "shape": list(self.shape),
+            "frame_source": self.frame_source,
+            "nv12_cosine": self.nv12_cosine,
+            "nv12_comparison": self.nv12.to_dict(),
+            "noise": self.noise.to_dict(),
+            "quantized": dict(self.quantized),
+            "diagnosis": self.diagnosis.to_dict() if self.diagnosis is not None else None,
+            "notes": list(self.notes),
+            "verdict": self.verdict.to_dict() if self.verdict else None,
+        }
+
+
+@dataclass
+class TriageReport:
+    """The verdict, the numbers it rests on, and how they were obtained.
+
+    ``report.verdict.id`` is one of :data:`VERDICTS`; ``report.images`` has one
+    :class:`ImageResult` per frame and ``report.worst`` indexes the one that
+    decided. ``to_html`` writes a self-contained report; ``exit_code`` is 0
+    only for ``healthy``.
+    """
+
+    verdict: Verdict
+    images: list[ImageResult]
+    worst: int
+    thresholds: Thresholds
+    parameters: dict[str, Any]
+    node_findings: list[Any] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)
+    preview: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def exit_code(self) -> int:
+        """0 for healthy, 1 for any other verdict (the CLI's exit status)."""
+        return 0 if self.verdict.id == "healthy" else 1
+
+    def summary_lines(self) -> list[str]:
+        """The verdict and its evidence as text lines."""
+        v = self.verdict
+        lines = [f"verdict: {v.id} ({v.title})", f"decided by: {v.decided_by}"]
+        lines += [f"  - {e}" for e in v.evidence]
+        lines.append("what to do:")
+        lines += [f"  - {r}" for r in v.recommendations]
+        return lines
+
+    def table_rows(self) -> list[dict[str, Any]]:
+        """One row per image: the headline numbers and its own verdict."""
+        t = self.thresholds
+        rows = []
+        for r in self.images:
+            row = {
+                "image": r.name,
+                "size": f"{r.shape[0]}x{r.shape[1]}",
+                "nv12 cos": r.nv12_cosine,
+                f"noise ±{t.floor_amplitude:g} mean": r.noise.floor(t.floor_amplitude),
+                f"noise ±{t.floor_amplitude:g} worst": r.noise.summary(t.floor_amplitude)["min"],
+                f"noise ±{t.reference_amplitude:g} mean": r.noise.floor(t.reference_amplitude),
+                "verdict": r.verdict.id if r.verdict else "",
+            }
+            if r.quantized:
+                row["q feat vs q nv12"] = r.quantized.get("quantized_feat_vs_quantized_nv12")
+            rows.append(row)
+        return rows
+
+    def __repr__(self) -> str:
+        lines = [f"TriageReport({self.parameters.get('model', '?')}, {len(self.images)} image(s), "
+                 f"{self.timing.get('total', 0):.1f} s)"]
+        lines += self.summary_lines()
+        rows = self.table_rows()
+        if rows:
+            keys = list(rows[0])
+            cells = [keys] + [[_fmt(row.get(k)) for k in keys] for row in rows]
+            widths = [max(len(c[i]) for c in cells) for i in range(len(keys))]
+            lines.append("per image:")
+            lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(cell, widths)) for cell in cells]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from .report import render_html
+
+        return render_html(self, standalone=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything in the report as JSON-ready data (no arrays)."""
+        return {
+            "verdict": self.verdict.to_dict(),
+            "exit_code": self.exit_code,
+            "worst_image": self.images[self.worst].name if self.images else None,
+            "images": [r.to_dict() for r in self.images],
+            "thresholds": self.thresholds.to_dict(),
+            "parameters": _jsonable(self.parameters),
+            "node_findings": [f.to_dict() for f in self.node_findings],
+            "notes": list(self.notes),
+            "versions": dict(self.versions),
+            "timing": dict(self.timing),
+        }
+
+    def to_json(self, path: str | os.PathLike[str]) -> pathlib.Path:
+        """Write :meth:`to_dict` as JSON, atomically."""
+        from ._io import atomic_write
+
+        text = json.dumps(_jsonable(self.to_dict()), indent=2, allow_nan=False)
+        return atomic_write(path, text.encode("utf-8"))
+
+    def to_html(self, path: str | os.PathLike[str], *, figures: bool = True) -> pathlib.Path:
+        """Write a self-contained HTML report (inline PNG figures, no external resources), atomically."""
+        from ._io import atomic_write
+        from .report import render_html
+
+        return atomic_write(path, render_html(self, figures=figures).encode("utf-8"))
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """Replace what JSON cannot hold (NaN, inf, numpy scalars, tuples, objects) by plain values."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+# ----------------------------------------------------------------------------
+# the decision
+# ----------------------------------------------------------------------------
+def _loss(cosine: float | None) -> float:
+    return 1.0 - cosine if cosine is not None and np.isfinite(cosine) else float("inf")
+
+
+def decide(
+    result: ImageResult,
+    thresholds: Thresholds,
+    *,
+    node_findings: Sequence[Any] = (),
+) -> Verdict:
+    """The verdict for one image, from its measurements (see the module docstring)."""
+    t = thresholds
+    if result.diagnosis is not None and not result.diagnosis.is_ok:
+        top = result.diagnosis.top
+        evidence = [f"your NV12 was checked against the convention: {', '.join(top.issues)}",
+                    f"{top.explanation}"]
+        evidence += [f"{k} = {_fmt(v) if isinstance(v, float) else v}" for k, v in list(top.evidence.items())[:4]]
+        return Verdict("conversion_bug", VERDICTS["conversion_bug"], "lint of your NV12 data", evidence,
+                       [f"Fix: {top.fix}"] + _RECOMMENDATIONS["conversion_bug"])
+    errors = [f for f in node_findings if getattr(f, "severity", "") == "error"]
+    if errors:
+        return Verdict("conversion_bug", VERDICTS["conversion_bug"], "lint of the node settings",
+                       [f.message for f in errors], [f"Fix: {f.fix}" for f in errors]
+                       + _RECOMMENDATIONS["conversion_bug"])
+
+    floor = result.noise.summary(t.floor_amplitude)
+    floor_text = (f"noise ±{t.floor_amplitude:g}: mean cosine {floor['mean']:.6f}, worst of "
+                  f"{result.noise.trials} trials {floor['min']:.6f}")
+    if floor["mean"] < t.min_floor_mean or floor["min"] < t.min_floor_worst:
+        which = []
+        if floor["mean"] < t.min_floor_mean:
+            which.append(f"mean {floor['mean']:.4f} < {t.min_floor_mean:g}")
+        if floor["min"] < t.min_floor_worst:
+            which.append(f"worst {floor['min']:.4f} < {t.min_floor_worst:g}")
+        evidence = [floor_text + f" ({'; '.join(which)})",
+                    f"NV12 loss for comparison: cosine {_fmt(result.nv12_cosine)}"]
+        if t.floor_amplitude in result.noise.top1:
+            evidence.append(f"top-1 class kept in {result.noise.top1[t.floor_amplitude]:.0%} of noisy trials")
+        return Verdict("over_sensitive_model", VERDICTS["over_sensitive_model"], "noise floor", evidence,
+                       list(_RECOMMENDATIONS["over_sensitive_model"]))
+
+    reference = result.noise.floor(t.reference_amplitude)
+    ref_loss = max(1.0 - reference, 1e-12)
+    loss = _loss(result.nv12_cosine)
+    ratio = loss / ref_loss
+    relative_bad, absolute_bad, severe = ratio > t.max_loss_ratio, loss > t.negligible_loss, loss > t.max_absolute_loss
+    evidence = [
+        f"NV12 loss: cos(feat, nv12) = {_fmt(result.nv12_cosine)}, 1 - cos = {loss:.2e}",
+        f"noise floor ±{t.reference_amplitude:g}: mean cosine {reference:.6f}, 1 - cos = {ref_loss:.2e}",
+        f"relative size: the NV12 loss is {ratio:.2f}x the floor's (limit {t.max_loss_ratio:g}x)",
+        f"absolute size: 1 - cos = {loss:.2e} (negligible at or below {t.negligible_loss:g}, "
+        f"severe above {t.max_absolute_loss:g})",
+    ]
+    if severe or (relative_bad and absolute_bad):
+        decided = ("relative and absolute size" if relative_bad and absolute_bad else
+                   "absolute size (above the severe limit)")
+        return Verdict("nv12_specific_loss", VERDICTS["nv12_specific_loss"], decided, evidence,
+                       list(_RECOMMENDATIONS["nv12_specific_loss"]))
+
+    if result.quantized:
+        q = result.quantized
+        q_loss = _loss(q.get("quantized_feat_vs_quantized_nv12"))
+        allowed = t.max_loss_ratio * max(ref_loss, loss)
+        q_evidence = [
+            f"int8: cos(quantized_feat, quantized_nv12) = {_fmt(q.get('quantized_feat_vs_quantized_nv12'))}, "
+            f"1 - cos = {q_loss:.2e} against {allowed:.2e} allowed ({t.max_loss_ratio:g}x the larger of the "
+            "float NV12 loss and the noise floor)",
+            f"int8 vs float: feat {_fmt(q.get('float_vs_quantized_feat'))}, nv12 "
+            f"{_fmt(q.get('float_vs_quantized_nv12'))}",
+        ]
+        if q_loss > t.max_absolute_loss or (q_loss > allowed and q_loss > t.negligible_loss):
+            return Verdict("quantization", VERDICTS["quantization"],
+                           "quantised variants (relative and absolute size)", evidence[:1] + q_evidence,
+                           list(_RECOMMENDATIONS["quantization"]))
+        evidence += q_evidence
+    if relative_bad and not absolute_bad:
+        decided = "absolute size: the loss is above the relative limit but negligible in absolute terms"
+    elif absolute_bad:
+        decided = "relative size: the loss is not negligible but lies inside the noise floor"
+    else:
+        decided = "relative and absolute size"
+    return Verdict("healthy", VERDICTS["healthy"], decided, evidence, list(_RECOMMENDATIONS["healthy"]))
+
+
+def _combine(images: list[ImageResult]) -> int:
+    """Index of the image that decides: the most urgent verdict, then the lowest NV12 cosine."""
+    def key(i: int) -> tuple[int, float]:
+        r = images[i]
+        return (_URGENCY.index(r.verdict.id), -_loss(r.nv12_cosine))  # type: ignore[union-attr]
+
+    return min(range(len(images)), key=key)
+
+
+# ----------------------------------------------------------------------------
+# inputs
+# ----------------------------------------------------------------------------
+def _image_list(images: Any) -> list[Any]:
+    from .images import image_files
+
+    if isinstance(images, (str, os.PathLike)) and pathlib.Path(images).is_dir():
+        files = image_files(images)
+        if not files:
+            raise InputError(f"the folder {str(images)!r} holds no image files")
+        return list(files)
+    if isinstance(images, (str, os.PathLike, np.ndarray)) or not isinstance(images, Sequence):
+        return [images]
+    items = list(images)
+    if not items:
+        raise InputError("images is empty; give at least one frame")
+    return items
+
+
+def _image_name(item: Any, index: int) -> str:
+    if isinstance(item, (str, os.PathLike)):
+        return pathlib.Path(item).name
+    return f"image {index + 1}"
+
+
+def _user_frame(item: Any, height: int, width: int) -> Any:
+    """An NV12Frame from what users have: a frame, (y, uv), or a raw file of the model's size."""
+    from .yuv import NV12Frame, read_yuv
+
+    if isinstance(item, NV12Frame):
+        frame = item
+    elif isinstance(item, (tuple, list)) and len(item) == 2:
+        frame = NV12Frame(*item)
+    elif isinstance(item, (str, os.PathLike)):
+        frame = read_yuv(item, width, height)
+    else:
+        raise InputError(
+            f"user_nv12 entries must be NV12Frame, (y, uv) or a raw .nv12 path, got {type(item).__name__}"
+        )
+    if frame.shape != (height, width):
+        raise InputError(
+            f"your NV12 frame is {frame.height}x{frame.width} but the model sees {height}x{width}; convert the "
+            "image at the model's input size (nv12kit.resize_to) before encoding it"
+        )
+    return frame
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in ("nv12kit", "numpy", "onnx", "onnxruntime", "pillow"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _model_label(model: Any) -> str:
+    if isinstance(model, (str, os.PathLike)):
+        return pathlib.Path(model).name
+    name = getattr(getattr(model, "graph", None), "name", None)
+    return f"ModelProto {name!r}" if name else type(model).__name__
+
+
+# ----------------------------------------------------------------------------
+# triage
+# ----------------------------------------------------------------------------
+def triage(
+    model: Any,
+    images: Any,
+    *,
+    preprocess: Preprocess | None = None,
+    convention: Any = "horizon",
+    user_nv12: Sequence[Any] | Any | None = None,
+    node_settings: Mapping[str, Any] | None = None,
+    nv12_model: Any = None,
+    quantize: bool = False,
+    calibration_images: Any = None,
+    quantized_feat: Any = None,
+    quantized_nv12: Any = None,
+    thresholds: Thresholds | Mapping[str, float] | None = None,
+    amplitudes: Sequence[float] = (1, 2, 3),
+    trials: int = 20,
+    distribution: Literal["symmetric", "uniform_0_a", "gaussian"] = "symmetric",
+    seed: int = 0,
+    input_name: str | None = None,
+    output: str | None = None,
+    chip_range: Literal["full", "video"] = "full",
+    size: tuple[int, int] | None = None,
+    model_label: str | None = None,
+    progress: bool = True,
+) -> TriageReport:
+    """Run the guided triage on a float model and one or more frames.
+
+    Parameters
+    ----------
+    model : str, os.PathLike or onnx.ModelProto
+        The float model (``qat_feat``), taking the normalised image.
+    images : image, sequence of images, or a folder
+        Frames to test (paths, PIL images or uint8 RGB arrays). Each is
+        resized to the model's input size when it differs; the report says so.
+    preprocess : Preprocess, optional
+        The model's normalisation; read from the model's metadata if omitted.
+    convention : str or Convention, optional
+        How frames are encoded to NV12 (the chip's convention).
+    user_nv12 : frame or sequence of frames, optional
+        Your own NV12 for each image (NV12Frame, ``(y, uv)`` or a raw ``.nv12``
+        path at the model's size). It is linted against ``convention`` and
+        fed to the NV12 variant instead of nv12kit's encoding.
+    node_settings : mapping, optional
+        The node settings you deploy: ``mode``, ``divisor``, ``mean``, ``std``
+        and optionally ``chip_range``. They are linted against ``preprocess``
+        and used to build the NV12 variant.
+    nv12_model : model, session or runtime, optional
+        Your own NV12 model (e.g. the vendor's ``qat_nv12`` in ``HBRuntime``);
+        by default it is built with :func:`nv12kit.insert_nv12_node`.
+    quantize : bool, optional
+        Build int8 QDQ variants with :func:`nv12kit.quantize` and judge them.
+    calibration_images : optional
+        Calibration frames for ``quantize`` (default: ``images``).
+    quantized_feat, quantized_nv12 : model, session or runtime, optional
+        Your own int8 variants, instead of ``quantize``.
+    thresholds : Thresholds or dict, optional
+        Overrides of the :class:`Thresholds` defaults.
+    amplitudes, trials, distribution, seed
+        The noise study (see :func:`nv12kit.noise_study`); the thresholds'
+        amplitudes are always included.
+    input_name, output : str, optional
+        The image input and the output the verdict is about (the first).
+    chip_range : {"full", "video"}, optional
+        Range of the node nv12kit builds when ``node_settings`` has none.
+    size : (int, int), optional
+        Height and width to resize frames to, for models with a dynamic
+        size. For a static-size model it must match (or be omitted).
+    model_label : str, optional
+        The model's name in the report (default: the file name).
+    progress : bool, optional
+        Progress bars (``tqdm.auto``).
+
+    Returns
+    -------
+    TriageReport
+
+    Raises
+    ------
+    InputError, ModelError
+        Bad images, preprocessing or thresholds; a model without a usable
+        image input; contradictory arguments (the message says which).
+    """
+    from .convert import rgb_to_nv12
+    from .graph import insert_nv12_node
+    from .graph import quantize as quantize_model
+    from .model import ImageInputSpec, load_model
+    from .runtime import Runner
+
+    started = time.perf_counter()
+    timing: dict[str, float] = {}
+    limits = Thresholds.coerce(thresholds)
+    if quantize and (quantized_feat is not None or quantized_nv12 is not None):
+        raise InputError("give either quantize=True (nv12kit builds the int8 variants) or your own "
+                         "quantized_feat/quantized_nv12, not both")
+    if (quantized_feat is None) != (quantized_nv12 is None):
+        raise InputError("give both quantized_feat and quantized_nv12 (the verdict compares the two)")
+    source = load_model(model)
+    if preprocess is None:
+        preprocess = Preprocess.from_model(source)
+    elif not isinstance(preprocess, Preprocess):
+        raise InputError(f"preprocess must be an nv12kit.Preprocess, got {type(preprocess).__name__}")
+    spec = ImageInputSpec.from_model(source, input_name, layout=preprocess.layout)
+    target = spec.static_size
+    if size is not None:
+        size = (int(size[0]), int(size[1]))
+        if target is not None and size != target:
+            raise InputError(f"size={size[0]}x{size[1]} contradicts the model, whose input {spec.name!r} is fixed "
+                             f"at {target[0]}x{target[1]}; leave size out")
+        if size[0] % 2 or size[1] % 2 or min(size) <= 0:
+            raise InputError(f"size must be positive and even for NV12, got {size[0]}x{size[1]}")
+        target = size
+    levels = tuple(sorted({*map(float, amplitudes), limits.floor_amplitude, limits.reference_amplitude}))
+
+    node_findings: list[Any] = []
+    settings = dict(preprocess.node_kwargs(chip_range=chip_range))
+    if node_settings is not None:
+        allowed = {"mode", "divisor", "mean", "std", "chip_range", "upsample"}
+        unknown = sorted(set(node_settings) - allowed)
+        if unknown:
+            raise InputError(f"unknown node_settings {unknown}; expected some of {sorted(allowed)}")
+        from .lint import lint_node
+
+        given = dict(node_settings)
+        node_range = given.pop("chip_range", chip_range)
+        settings.update(given)
+        node_findings = list(lint_node(
+            mode=settings["mode"], divisor=settings["divisor"], mean=settings["mean"], std=settings["std"],
+            train_order=preprocess.order, train_mean=preprocess.mean, train_std=preprocess.std,
+            train_scale=preprocess.divisor, chip_range=node_range,
+        ))
+
+    t0 = time.perf_counter()
+    feat = Runner(source, name="qat_feat")
+    if nv12_model is None:
+        nv12 = Runner(insert_nv12_node(source, input_name=spec.name, **settings), name="qat_nv12")
+    else:
+        nv12 = Runner(nv12_model, name="qat_nv12")
+    sources = _image_list(images)
+    q_feat = q_nv12 = None
+    if quantize:
+        calibration = sources if calibration_images is None else calibration_images
+        q_feat = Runner(quantize_model(source, calibration, preprocess=preprocess, convention=convention,
+                                       input_name=spec.name, progress=progress), name="quantized_feat")
+        if nv12_model is None:
+            nv12_source = insert_nv12_node(source, input_name=spec.name, **settings)
+        elif hasattr(nv12_model, "run"):
+            raise InputError("quantize=True needs the NV12 model as ONNX (path or ModelProto), not a runtime; "
+                             "pass your int8 runtimes as quantized_feat= and quantized_nv12= instead")
+        else:
+            nv12_source = load_model(nv12_model)
+        q_nv12 = Runner(quantize_model(nv12_source, calibration, preprocess=preprocess, nv12=True,
+                                       convention=convention, input_name=spec.name, progress=progress),
+                        name="quantized_nv12")
+    elif quantized_feat is not None:
+        q_feat, q_nv12 = Runner(quantized_feat, name="quantized_feat"), Runner(quantized_nv12, name="quantized_nv12")
+    timing["models"] = time.perf_counter() - t0
+
+    frames_given: list[Any] | None = None
+    if user_nv12 is not None:
+        frames_given = list(user_nv12) if isinstance(user_nv12, (list, tuple)) and not (
+            len(user_nv12) == 2 and isinstance(user_nv12[0], np.ndarray)) else [user_nv12]
+        if len(frames_given) != len(sources):
+            raise InputError(f"user_nv12 has {len(frames_given)} frame(s) for {len(sources)} image(s); give one "
+                             "per image, in the same order")
+
+    results: list[ImageResult] = []
+    preview: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    primary = output
+    for index, item in enumerate(sources):
+        rgb, notes, original = prepare_image(item, target)
+        study = noise_study(feat, rgb, preprocess, amplitudes=levels, trials=trials, distribution=distribution,
+                            seed=seed, conventions=(convention,), output=output, input_name=spec.name,
+                            progress=progress)
+        primary = study.output
+        diagnosis = None
+        if frames_given is not None:
+            frame = _user_frame(frames_given[index], rgb.shape[0], rgb.shape[1])
+            from .lint import diagnose
+
+            diagnosis = diagnose(rgb, frame, expected=convention)
+            frame_source = "your NV12"
+        else:
+            frame = rgb_to_nv12(rgb, convention=convention)
+            frame_source = f"nv12kit.rgb_to_nv12(convention={_label(convention)!r})"
+        out_feat = feat.run({spec.name: preprocess(rgb)})
+        out_nv12 = nv12.run(_nv12_feed(nv12, frame, spec.name))
+        comparison = compare(out_feat, out_nv12, labels=("qat_feat", "qat_nv12"))
+        quantized: dict[str, float] = {}
+        if q_feat is not None and q_nv12 is not None:
+            out_qf = q_feat.run({spec.name: preprocess(rgb)})
+            out_qn = q_nv12.run(_nv12_feed(q_nv12, frame, spec.name))
+            quantized = {
+                "float_vs_quantized_feat": compare(out_feat, out_qf).outputs[primary].cosine,
+                "float_vs_quantized_nv12": compare(out_feat, out_qn).outputs[primary].cosine,
+                "quantized_feat_vs_quantized_nv12": compare(out_qf, out_qn).outputs[primary].cosine,
+            }
+        result = ImageResult(
+            name=_image_name(item, index), original_shape=original, shape=(rgb.shape[0], rgb.shape[1]),
+            noise=study, nv12=comparison, nv12_cosine=comparison.outputs[primary].cosine,
+            frame_source=frame_source, quantized=quantized, diagnosis=diagnosis, notes=notes + study.notes,
+        )
+        result.verdict = decide(result, limits, node_findings=node_findings)
+        results.append(result)
+        if index == 0 or _URGENCY.index(result.verdict.id) < _URGENCY.index(results[preview["index"]].verdict.id):
+            preview = {"index": index, "rgb": rgb, "frame": frame, "out_feat": out_feat[primary],
+                       "out_nv12": out_nv12[primary]}
+    timing["images"] = time.perf_counter() - t0
+
+    worst = _combine(results)
+    if preview.get("index") != worst:
+        item = sources[worst]
+        rgb, _, _ = prepare_image(item, target)
+        frame = (_user_frame(frames_given[worst], rgb.shape[0], rgb.shape[1]) if frames_given is not None
+                 else rgb_to_nv12(rgb, convention=convention))
+        preview = {"index": worst, "rgb": rgb, "frame": frame,
+                   "out_feat": feat.run({spec.name: preprocess(rgb)})[primary],
+                   "out_nv12": nv12.run(_nv12_feed(nv12, frame, spec.name))[primary]}
+    preview["convention"] = convention
+    chosen = results[worst].verdict
+    verdict = Verdict(chosen.id, chosen.title, chosen.decided_by,  # type: ignore[union-attr]
+                      [f"worst image: {results[worst].name}"] + list(chosen.evidence),  # type: ignore[union-attr]
+                      list(chosen.recommendations))  # type: ignore[union-attr]
+    notes = []
+    if len(results) > 1:
+        counts = {v: sum(r.verdict.id == v for r in results) for v in VERDICTS}  # type: ignore[union-attr]
+        notes.append("per-image verdicts: " + ", ".join(f"{v} {n}" for v, n in counts.items() if n))
+    timing["total"] = time.perf_counter() - started
+    parameters = {
+        "model": model_label or _model_label(model),
+        "input": str(spec),
+        "images": [r.name for r in results],
+        "preprocess": preprocess.to_dict(),
+        "preprocess_formula": str(preprocess),
+        "node": {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()},
+        "nv12_model": "built by nv12kit.insert_nv12_node" if nv12_model is None else _model_label(nv12_model),
+        "convention": _label(convention),
+        "amplitudes": list(levels),
+        "trials": trials,
+        "distribution": distribution,
+        "seed": seed,
+        "output": primary,
+        "quantized": "nv12kit.quantize (ORT static QDQ int8)" if quantize else (
+            "user-supplied" if quantized_feat is not None else "no"),
+        "user_nv12": frames_given is not None,
+    }
+    return TriageReport(verdict, results, worst, limits, parameters, node_findings, notes, _versions(), timing,
+                        preview)
+
+
+def _label(convention: Any) -> str:
+    return convention if isinstance(convention, str) else getattr(convention, "name", str(convention))
+
+
+def _nv12_feed(runner: Any, frame: Any, name: str) -> dict[str, np.ndarray]:
+    feed = frame.to_feed(name)
+    missing = [k for k in feed if k not in runner.input_names]
+    if missing:
+        if len(runner.input_names) == 2:  # vendor models name the planes their own way (TI: _Y_IN/_UV_IN)
+            y_name, uv_name = runner.input_names
+            return {y_name: feed[f"{name}_y"], uv_name: feed[f"{name}_uv"]}
+        raise ModelError(f"the NV12 model's inputs {list(runner.input_names)} do not include {missing}; "
+                         "it should take <name>_y and <name>_uv")
+    return feed
