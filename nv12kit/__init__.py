@@ -25,6 +25,7 @@ from .graph import (
     quantize,
 )
 from .images import crop_to_even, image_files, load_image, pad_to_even, resize_to
+from .layers import LayerDivergence, layer_divergence
 from .metrics import Comparison, compare
 from .model import ImageInputSpec, load_model, save_model
 from .noise import NoiseStudy, noise_study
@@ -43,6 +44,7 @@ __all__ = [
     "ImageInputSpec",
     "InputError",
     "LAYOUTS",
+    "LayerDivergence",
     "ModelError",
     "ModelVariants",
     "NODE_MODES",
@@ -63,6 +65,7 @@ __all__ = [
     "get_num_threads",
     "image_files",
     "insert_nv12_node",
+    "layer_divergence",
     "load_image",
     "load_model",
     "merge_default_opsets",

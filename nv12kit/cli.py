@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--json", default=None, help="write the comparison as JSON here")
     cmp_.set_defaults(func=_cmd_compare)
 
+    from .layers import add_layers_arguments, run_layers_command
+
+    lay = sub.add_parser("layers", help="per-layer divergence: where inside the network the NV12 loss grows")
+    add_layers_arguments(lay)
+    lay.set_defaults(func=run_layers_command)
+
     demo = sub.add_parser("demo", help="triage the bundled demo models on the bundled photos")
     demo.add_argument("--report", default=None, help="write a self-contained HTML report here")
     demo.set_defaults(func=_cmd_demo)
@@ -272,6 +278,8 @@ def _cmd_triage(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .metrics import compare
 
+    if args.json and Path(args.json).resolve() in {Path(args.reference).resolve(), Path(args.candidate).resolve()}:
+        raise InputError(f"--json {args.json} is one of the inputs; choose another output path")
     result = compare(args.reference, args.candidate, labels=(Path(args.reference).name, Path(args.candidate).name),
                      min_cosine=args.min_cosine)
     print(result)

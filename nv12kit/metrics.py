@@ -300,7 +300,9 @@ class Comparison:
     min_cosine: float = 0.99
 
     def __bool__(self) -> bool:
-        return all(o.ok and o.cosine is not None and o.cosine >= self.min_cosine for o in self.outputs.values())
+        # identical outputs pass even when all zeros (where the cosine itself is undefined)
+        return all("identical" in o.flags or (o.ok and o.cosine is not None and o.cosine >= self.min_cosine)
+                   for o in self.outputs.values())
 
     @property
     def worst_cosine(self) -> float | None:
@@ -380,6 +382,7 @@ def load_outputs(source: Any) -> dict[str, np.ndarray]:
         return {f.stem: _load_npy(f) for f in files}
     if not path.exists():
         raise InputError(f"outputs file {str(path)!r} does not exist")
+    _check_magic(path)
     suffix = path.suffix.lower()
     if suffix == ".npy":
         return {path.stem: _load_npy(path)}
@@ -387,9 +390,33 @@ def load_outputs(source: Any) -> dict[str, np.ndarray]:
         try:
             with np.load(path, allow_pickle=False) as data:
                 return {k: _checked(data, k, path) for k in data.files}
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             raise InputError(f"{str(path)!r} is not a readable .npz file: {exc}") from exc
     raise InputError(f"{str(path)!r}: expected a .npy or .npz file (numpy.save / numpy.savez), or a folder of .npy")
+
+
+_NPY_MAGIC, _ZIP_MAGIC, _PICKLE_MAGIC = b"\x93NUMPY", b"PK\x03\x04", b"\x80"
+
+
+def _check_magic(path: pathlib.Path) -> None:
+    """Tell a pickle or a text file from a real .npy/.npz by its first bytes, before numpy parses it."""
+    if path.suffix.lower() not in (".npy", ".npz"):
+        return
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except OSError as exc:
+        raise InputError(f"cannot read {str(path)!r}: {exc}") from exc
+    if head.startswith(_PICKLE_MAGIC):
+        raise InputError(
+            f"{str(path)!r} is a Python pickle, which nv12kit refuses to load (loading pickles can run code). "
+            "Save plain numeric arrays with np.save / np.savez"
+        )
+    if not (head.startswith(_NPY_MAGIC) or head.startswith(_ZIP_MAGIC)):
+        raise InputError(
+            f"{str(path)!r} is not a .npy or .npz file (its first bytes are {head!r}); save outputs with "
+            "np.save(path, array) or np.savez(path, **outputs)"
+        )
 
 
 def _checked(data: Any, key: str, path: pathlib.Path) -> np.ndarray:
@@ -414,6 +441,10 @@ def _load_npy(path: pathlib.Path) -> np.ndarray:
         raise InputError(f"{str(path)!r} is not a readable .npy file: {exc}") from exc
     except (OSError, EOFError) as exc:
         raise InputError(f"{str(path)!r} is not a readable .npy file: {exc}") from exc
+
+
+def _single_npy(source: Any) -> bool:
+    return isinstance(source, (str, os.PathLike)) and pathlib.Path(source).suffix.lower() == ".npy"
 
 
 def compare(
@@ -457,9 +488,19 @@ def compare(
     >>> bool(result), round(result.outputs["logits"].cosine, 4)
     (True, 0.9999)
     """
+    if isinstance(labels, str) or len(labels) != 2:
+        raise InputError(f"labels must be two names, got {labels!r}")
+    try:
+        min_cosine = float(min_cosine)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"min_cosine must be a number between -1 and 1, got {min_cosine!r}") from exc
+    if not -1 <= min_cosine <= 1:
+        raise InputError(f"min_cosine must be between -1 and 1, got {min_cosine}")
+    if outputs is not None and len(outputs) == 0:
+        raise InputError("outputs=[] compares nothing; leave it out to compare every output, or name some")
     left, right = load_outputs(a), load_outputs(b)
-    if len(left) == 1 and len(right) == 1 and set(left) != set(right):
-        # two single arrays (e.g. float.npy and vendor.npy): the names are just file names
+    if _single_npy(a) and _single_npy(b) and set(left) != set(right):
+        # two single .npy files (e.g. float.npy and vendor.npy): their names are just file names
         right = {next(iter(left)): next(iter(right.values()))}
     if outputs is None and set(left) != set(right):
         raise InputError(
@@ -478,6 +519,4 @@ def compare(
             results[name] = compare_arrays(left[name], right[name], name=name)
         except InputError as exc:
             raise InputError(f"output {name!r}: {exc}") from exc
-    if len(labels) != 2:
-        raise InputError(f"labels must be two names, got {labels!r}")
     return Comparison(results, (str(labels[0]), str(labels[1])), float(min_cosine))

@@ -82,6 +82,11 @@ def figures_for(report: Any) -> list[tuple[str, str]]:
     nv12 = {"qat_nv12 (node)": worst.nv12_cosine} if worst.nv12_cosine is not None else None
     add(f"Noise floor against amplitude; the NV12 loss is marked (relative limit: {t.max_loss_ratio:g}x the floor "
         f"at ±{t.reference_amplitude:g})", plots.plot_cosine_vs_amplitude(worst.noise, nv12_loss=nv12))
+    layer_results = list(getattr(report, "layers", None) or [])
+    if layer_results:
+        add("1 - cosine of every layer's output along the network's depth: NV12 round trip against pixel noise, "
+            "the layers where the loss grows most are marked",
+            plots.plot_layer_divergence(layer_results[0], others=layer_results[1:]))
     out_feat, out_nv12 = preview.get("out_feat"), preview.get("out_nv12")
     if out_feat is not None and getattr(out_feat, "ndim", 0) >= 3 and out_feat.shape[-1] > 1:
         add(f"|qat_feat - qat_nv12| of the dense output {worst.noise.output!r}",
@@ -132,9 +137,8 @@ def _details_html(report: Any) -> str:
     if report.node_findings:
         rows = [[_e(f.severity), _e(f.message), f"<code>{_e(f.fix)}</code>"] for f in report.node_findings]
         parts.append("<h3>Node settings</h3>" + _table(["severity", "finding", "fix"], rows))
-    layers = getattr(report, "layers", None)
-    if layers is not None and hasattr(layers, "_repr_html_"):
-        parts.append("<h3>Where the loss grows (per layer)</h3>" + layers._repr_html_())
+    for result in getattr(report, "layers", None) or []:
+        parts.append(f"<h3>Per layer: {_e(result.label)}</h3>" + result._repr_html_())
     return "".join(parts)
 
 

@@ -214,6 +214,7 @@ class TriageReport:
     versions: dict[str, str] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)
     preview: dict[str, Any] = field(default_factory=dict, repr=False)
+    layers: list[Any] = field(default_factory=list, repr=False)
 
     @property
     def exit_code(self) -> int:
@@ -227,6 +228,11 @@ class TriageReport:
         lines += [f"  - {e}" for e in v.evidence]
         lines.append("what to do:")
         lines += [f"  - {r}" for r in v.recommendations]
+        for result in self.layers:
+            found = result.culprits(3)
+            if found:
+                where = ", ".join(f"{row.node} ({row.op_type})" for row in found)
+                lines.append(f"where {result.label} grows most: {where}")
         return lines
 
     def table_rows(self) -> list[dict[str, Any]]:
@@ -279,6 +285,7 @@ class TriageReport:
             "notes": list(self.notes),
             "versions": dict(self.versions),
             "timing": dict(self.timing),
+            "layers": [result.to_dict() for result in self.layers],
         }
 
     def to_json(self, path: str | os.PathLike[str]) -> pathlib.Path:
@@ -509,6 +516,7 @@ def triage(
     chip_range: Literal["full", "video"] = "full",
     size: tuple[int, int] | None = None,
     model_label: str | None = None,
+    layers: bool = True,
     progress: bool = True,
 ) -> TriageReport:
     """Run the guided triage on a float model and one or more frames.
@@ -555,6 +563,10 @@ def triage(
         size. For a static-size model it must match (or be omitted).
     model_label : str, optional
         The model's name in the report (default: the file name).
+    layers : bool, optional
+        When the verdict is ``nv12_specific_loss`` or ``over_sensitive_model``,
+        run :func:`nv12kit.layer_divergence` on the worst image (NV12 and
+        noise at the floor amplitude) so the report shows where the loss grows.
     progress : bool, optional
         Progress bars (``tqdm.auto``).
 
@@ -709,6 +721,19 @@ def triage(
     verdict = Verdict(chosen.id, chosen.title, chosen.decided_by,  # type: ignore[union-attr]
                       [f"worst image: {results[worst].name}"] + list(chosen.evidence),  # type: ignore[union-attr]
                       list(chosen.recommendations))  # type: ignore[union-attr]
+    layer_results: list[Any] = []
+    if layers and chosen.id in ("nv12_specific_loss", "over_sensitive_model"):  # type: ignore[union-attr]
+        from .layers import layer_divergence
+
+        t0 = time.perf_counter()
+        worst_rgb = preview["rgb"]
+        for kind in ("nv12", "noise"):
+            layer_results.append(layer_divergence(
+                source, worst_rgb, preprocess=preprocess, convention=convention, compare=kind,
+                amplitude=int(round(limits.floor_amplitude)), trials=5, seed=seed, input_name=spec.name,
+                progress=progress,
+            ))
+        timing["layers"] = time.perf_counter() - t0
     notes = []
     if len(results) > 1:
         counts = {v: sum(r.verdict.id == v for r in results) for v in VERDICTS}  # type: ignore[union-attr]
@@ -733,7 +758,7 @@ def triage(
         "user_nv12": frames_given is not None,
     }
     return TriageReport(verdict, results, worst, limits, parameters, node_findings, notes, _versions(), timing,
-                        preview)
+                        preview, layer_results)
 
 
 def _label(convention: Any) -> str:
