@@ -116,9 +116,10 @@ def image_for(model: onnx.ModelProto) -> np.ndarray:
 def study_inputs(rgb: np.ndarray, pre: nv12kit.Preprocess, trials: int, seed: int = 0) -> np.ndarray:
     """Exactly the tensors noise_study feeds: clean, every noisy trial, the horizon round trip."""
     tensors = [pre(rgb)]
-    for index, amplitude in enumerate(AMPLITUDES):
+    for amplitude in AMPLITUDES:
         for trial in range(trials):
-            noisy = perturb(rgb, amplitude, rng=np.random.default_rng((seed, index, trial)))
+            # noise_study's scheme: trial t's unit noise from default_rng((seed, t)), scaled to each amplitude
+            noisy = perturb(rgb, amplitude, rng=np.random.default_rng((seed, trial)))
             tensors.append(pre.normalize_pixels(noisy))
     tensors.append(pre(nv12kit.nv12_to_rgb(nv12kit.rgb_to_nv12(rgb))))
     return np.concatenate(tensors)

@@ -66,6 +66,11 @@ def _make_session(model: Any, providers: Sequence[str] | None, session_options: 
     from .model import load_model
 
     proto = load_model(model)
+    if session_options is None:
+        session_options = ort.SessionOptions()
+        # nv12kit interleaves numpy work (noise, metrics) with short runs; spinning ORT threads would
+        # compete with it for the cores (measured 2x slower on a busy 2-core machine, bench_triage.py).
+        session_options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(
             proto.SerializeToString(),
@@ -94,7 +99,8 @@ class Runner:
     providers : sequence of str, optional
         ORT execution providers when a model is loaded here (CPU by default).
     session_options : onnxruntime.SessionOptions, optional
-        Used when a model is loaded here.
+        Used when a model is loaded here. By default ORT's worker threads do
+        not spin between runs (``session.intra_op.allow_spinning=0``).
     name : str, optional
         A label for reports (``"qat_nv12"``...).
 
