@@ -9,10 +9,11 @@ node by node in topological order. The perturbation is
     The NV12 round trip ``nv12_to_rgb(rgb_to_nv12(rgb, convention))``,
     which is what the NV12 preprocessing node feeds the network.
 ``"noise"``
-    Symmetric uniform integer noise of ``±amplitude`` pixel values, added in
-    0-255 space before normalisation and clipped; metrics are the mean over
-    ``trials``. This is the per-layer noise floor to hold the NV12 curve
-    against.
+    Real-valued noise, uniform on ``[-amplitude, amplitude)`` pixel values,
+    drawn by :mod:`nv12kit.noise` as the triage's noise studies draw it,
+    added in 0-255 space before normalisation and clipped; metrics are the
+    mean over ``trials``. This is the per-layer noise floor to hold the NV12
+    curve against.
 ``"quantized"``
     The same clean input through the int8 QDQ model (:func:`nv12kit.quantize`).
 
@@ -26,6 +27,11 @@ model whose inputs are the tensors still alive at the cut, so every node runs
 once per input and only the live tensors, plus one segment's outputs, are
 held at a time. The user's model is never changed.
 
+What is kept between calls: the graph analysis and the segment sessions of
+the last few models, keyed by their content (see :func:`clear_cache`), so
+the second call on a model (the triage's noise comparison after the NV12
+one) skips building them.
+
 This module never imports matplotlib; the figure is
 ``nv12kit.plots.plot_layer_divergence``.
 """
@@ -35,11 +41,15 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
+import hashlib
 import html
 import io
 import json
 import math
+import os
+import stat
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +63,7 @@ from ._io import atomic_write
 from .conventions import Convention, get_convention
 from .convert import nv12_to_rgb, rgb_to_nv12
 from .errors import InputError, ModelError, NV12KitError
-from .model import ImageInputSpec, graph_inputs, load_model
+from .model import ImageInputSpec, _external_locations, graph_inputs, load_model
 from .preprocess import Preprocess
 
 __all__ = [
@@ -65,6 +75,7 @@ __all__ = [
     "SINGLE_THREAD_WEIGHTS",
     "SkippedNode",
     "add_layers_arguments",
+    "clear_cache",
     "format_layer_table",
     "layer_divergence",
     "run_layers_command",
@@ -725,25 +736,39 @@ def _value_info(name: str, value: Any) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, elem, [None] * array.ndim)
 
 
-class _Stream:
-    """Run one graph in segments for several feeds, keeping only the tensors still needed.
+class _Segment:
+    """One compiled segment: its session, the inputs it is fed and the outputs it returns."""
+
+    __slots__ = ("session", "inputs", "outputs")
+
+    def __init__(self, session: Any, inputs: list[str], outputs: list[str]) -> None:
+        self.session = session
+        self.inputs = inputs
+        self.outputs = outputs
+
+
+def _type_key(value: Any) -> tuple[str, ...]:
+    """What a segment input's declared type depends on: the kind, element type and rank of its value."""
+    if isinstance(value, list):
+        return ("seq", np.asarray(value[0]).dtype.str if value else "")
+    array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    return ("tensor", array.dtype.str, str(array.ndim))
+
+
+class _Plan:
+    """How a graph is cut for one list of requests; the sessions of its segments once built.
 
     ``requests[k]`` lists the tensors wanted after step ``k``. Segment ``k``
     holds the not yet run nodes those tensors depend on; its inputs are the
-    live tensors it reads, its outputs what it produces that is wanted now
-    or read later. Each node runs once per feed.
+    tensors it reads that earlier steps produced (or the graph inputs), its
+    outputs what it produces that is wanted now or read later. A plan
+    depends only on the graph and the requests, so the model cache keeps it
+    (and, with the default session options, its sessions) between calls.
     """
 
-    def __init__(self, graph: _Graph, requests: Sequence[Sequence[str]],
-                 feeds: Sequence[Mapping[str, Any] | Callable[[], Mapping[str, Any]]],
-                 *, session_options: Any, what: str) -> None:
+    def __init__(self, graph: _Graph, requests: Sequence[Sequence[str]]) -> None:
         self.graph = graph
         self.requests = [list(r) for r in requests]
-        # a feed may be a function: built when its run first starts, so trials need not all be held at once
-        self.feeds = list(feeds)
-        self.live: list[dict[str, Any]] = [{} for _ in self.feeds]
-        self.session_options = session_options
-        self.what = what
         segment_of = [-1] * len(graph.nodes)
         self.segments: list[list[int]] = []
         for k, names in enumerate(self.requests):
@@ -768,23 +793,29 @@ class _Stream:
                 for name in graph.uses[i]:
                     last[name] = max(last.get(name, -1), k)
         self.last = last
-        self.session: Any = None
-        self.session_step = -1
+        self.inputs: list[list[str]] = []
+        self.outputs: list[list[str]] = []
+        for k, members in enumerate(self.segments):
+            produced = {name for i in members for name in graph.nodes[i].output if name}
+            read = list(dict.fromkeys(name for i in members for name in graph.uses[i]))
+            self.inputs.append([name for name in read if name not in produced and name not in graph.initializers])
+            wanted = set(self.requests[k])
+            self.outputs.append([name for i in members for name in graph.nodes[i].output
+                                 if name and (name in wanted or last.get(name, -1) > k)])
+        # (step, input types) -> compiled segment; filled by _Stream when sessions may be kept
+        self.sessions: dict[tuple[Any, ...], _Segment] = {}
 
-    def _open(self, k: int, sample: Mapping[str, Any]) -> None:
+    def compile(self, k: int, sample: Mapping[str, Any], session_options: Any, what: str) -> _Segment:
+        """Build the session of segment ``k``, its inputs typed like the values in ``sample``."""
         graph = self.graph
         members = self.segments[k]
-        produced = {name for i in members for name in graph.nodes[i].output if name}
-        read = list(dict.fromkeys(name for i in members for name in graph.uses[i]))
-        inputs = [name for name in read if name not in produced and name not in graph.initializers]
-        weights = [graph.initializers[name] for name in read if name in graph.initializers and name not in produced]
-        wanted = set(self.requests[k])
-        outputs = [name for i in members for name in graph.nodes[i].output
-                   if name and (name in wanted or self.last.get(name, -1) > k)]
-        self.outputs = outputs
+        inputs, outputs = self.inputs[k], self.outputs[k]
         missing = [name for name in inputs if name not in sample]
         if missing:  # pragma: no cover - the plan keeps every tensor a later segment reads
             raise ModelError(f"internal error: tensors {missing} were dropped before step {k} needed them")
+        read = dict.fromkeys(name for i in members for name in graph.uses[i])
+        produced = {name for i in members for name in graph.nodes[i].output if name}
+        weights = [graph.initializers[name] for name in read if name in graph.initializers and name not in produced]
         proto = helper.make_model(
             helper.make_graph([graph.nodes[i] for i in members], f"nv12kit_segment_{k}",
                               [_value_info(name, sample[name]) for name in inputs],
@@ -796,73 +827,148 @@ class _Stream:
         import onnxruntime as ort
 
         try:
-            self.session = ort.InferenceSession(proto.SerializeToString(), sess_options=self.session_options,
-                                                providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(proto.SerializeToString(), sess_options=session_options,
+                                           providers=["CPUExecutionProvider"])
         except Exception as exc:
             raise ModelError(
-                f"onnxruntime cannot load the {self.what} nodes {self._span(members)}: {type(exc).__name__}: {exc}"
+                f"onnxruntime cannot load the {what} nodes {self.span(members)}: {type(exc).__name__}: {exc}"
             ) from exc
-        self.inputs = inputs
-        self.session_step = k
+        return _Segment(session, inputs, outputs)
 
-    def _span(self, members: Sequence[int]) -> str:
+    def span(self, members: Sequence[int]) -> str:
         labels = [self.graph.labels[i] for i in members]
         return repr(labels[0]) if len(labels) == 1 else f"{labels[0]!r} to {labels[-1]!r}"
 
+
+class _Stream:
+    """Run one plan for several feeds, keeping only the tensors still needed.
+
+    Each node runs once per feed. With ``keep_sessions`` the segment
+    sessions stay in the plan (the model cache) for later calls; otherwise
+    each is dropped once its step is done, as soon as possible.
+    """
+
+    def __init__(self, plan: _Plan, feeds: Sequence[Mapping[str, Any] | Callable[[], Mapping[str, Any]]],
+                 *, session_options: Any, what: str, keep_sessions: bool) -> None:
+        self.plan = plan
+        self.segments = plan.segments
+        # a feed may be a function: built when its run first starts, so trials need not all be held at once
+        self.feeds = list(feeds)
+        self.live: list[dict[str, Any]] = [{} for _ in self.feeds]
+        self.session_options = session_options
+        self.what = what
+        self.sessions: dict[tuple[Any, ...], _Segment] = plan.sessions if keep_sessions else {}
+        self.keep_sessions = keep_sessions
+
+    def _segment(self, k: int, live: Mapping[str, Any]) -> _Segment:
+        key = (k, *(_type_key(live[name]) for name in self.plan.inputs[k] if name in live))
+        segment = self.sessions.get(key)
+        if segment is None:
+            segment = self.plan.compile(k, live, self.session_options, self.what)
+            self.sessions[key] = segment
+        return segment
+
     def run(self, k: int, r: int) -> dict[str, Any]:
         """Run segment ``k`` on feed ``r``; return the tensors wanted at step ``k``."""
+        plan = self.plan
         live = self.live[r]
         if k == 0 and self.feeds[r] is not None:
             feed = self.feeds[r]
             live.update(feed() if callable(feed) else feed)
             self.feeds[r] = None
         if self.segments[k]:
-            if self.session_step != k:
-                self._open(k, live)
+            segment = self._segment(k, live)
             try:
-                values = self.session.run(self.outputs, {name: live[name] for name in self.inputs})
+                values = segment.session.run(segment.outputs, {name: live[name] for name in segment.inputs})
             except Exception as exc:
                 raise ModelError(
-                    f"onnxruntime failed running the {self.what} nodes {self._span(self.segments[k])}: "
+                    f"onnxruntime failed running the {self.what} nodes {plan.span(self.segments[k])}: "
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
-            live.update(zip(self.outputs, values))
-        wanted = {name: live[name] for name in self.requests[k] if name in live}
-        for name in [name for name in live if self.last.get(name, -1) <= k]:
+            live.update(zip(segment.outputs, values))
+        wanted = {name: live[name] for name in plan.requests[k] if name in live}
+        last = plan.last
+        for name in [name for name in live if last.get(name, -1) <= k]:
             del live[name]
         return wanted
 
     def close(self, k: int) -> None:
-        if self.session_step == k:
-            self.session = None
-            self.session_step = -1
+        """Step ``k`` is done for every feed: free its session unless the cache keeps it."""
+        if not self.keep_sessions:
+            for key in [key for key in self.sessions if key[0] == k]:
+                del self.sessions[key]
 
 
 # ----------------------------------------------------------------------------
 # metrics, in float64 and in blocks
 # ----------------------------------------------------------------------------
-def _sums(ref: np.ndarray, test: np.ndarray) -> tuple[float, float, float, float]:
-    """<a,b>, |a|^2, |b|^2, |b-a|^2 accumulated in float64 over blocks."""
+class _Scratch:
+    """Two float64 work buffers for the metrics, reused by every tensor pair of one call.
+
+    Allocating a fresh float64 copy of every tensor cost about as much as
+    the sums themselves: reusing two buffers halved the metrics' time on the
+    demo model's tensors. At most ``2 * _BLOCK`` float64 values (16 MiB).
+    """
+
+    __slots__ = ("x", "y")
+
+    def __init__(self) -> None:
+        self.x = self.y = np.empty(0)
+
+    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.x.size < n:
+            self.x, self.y = np.empty(n), np.empty(n)
+        return self.x[:n], self.y[:n]
+
+
+#: Below this ratio of the smaller to the larger squared norm, <a,b> is summed directly (see _sums).
+_POLAR_MIN = 1e-4
+
+
+def _sums(ref: np.ndarray, test: np.ndarray, scratch: _Scratch | None = None) -> tuple[float, float, float, float]:
+    """<a,b>, |a|^2, |b|^2, |b-a|^2 accumulated in float64 over blocks.
+
+    The three squared norms are summed; ``<a,b> = (|a|^2 + |b|^2 - |b-a|^2) / 2``
+    then saves a fourth pass. That is exact algebra, and for near-equal
+    tensors it is more accurate than a direct sum: the rounding of ``|a|^2``
+    and ``|b|^2`` cancels in the cosine to first order. It loses digits only
+    when one norm is far smaller than the other, where <a,b> is summed directly.
+    einsum, not np.dot: np.dot hands vectors of more than 10k elements to OpenBLAS's
+    thread pool (measured 1.5 CPU seconds per second), which competes with
+    onnxruntime and with the other users of a shared machine.
+    """
+    scratch = scratch if scratch is not None else _Scratch()
     a, b = ref.reshape(-1), test.reshape(-1)
-    dot = aa = bb = dd = 0.0
+    aa = bb = dd = 0.0
     for start in range(0, a.size, _BLOCK):
-        x = a[start:start + _BLOCK].astype(np.float64)
-        y = b[start:start + _BLOCK].astype(np.float64)
-        # einsum, not np.dot: BLAS threads fight ORT's spinning threads and are 50x slower here
-        dot += float(np.einsum("i,i->", x, y))
+        stop = min(start + _BLOCK, a.size)
+        x, y = scratch.get(stop - start)
+        np.copyto(x, a[start:stop], casting="unsafe")  # float32 -> float64 is exact
+        np.copyto(y, b[start:stop], casting="unsafe")
         aa += float(np.einsum("i,i->", x, x))
         bb += float(np.einsum("i,i->", y, y))
         y -= x
         dd += float(np.einsum("i,i->", y, y))
+    small, large = min(aa, bb), max(aa, bb)
+    if small >= _POLAR_MIN * large:  # also False for NaN, which the caller flags
+        return (aa + bb - dd) / 2, aa, bb, dd
+    dot = 0.0
+    for start in range(0, a.size, _BLOCK):
+        stop = min(start + _BLOCK, a.size)
+        x, y = scratch.get(stop - start)
+        np.copyto(x, a[start:stop], casting="unsafe")
+        np.copyto(y, b[start:stop], casting="unsafe")
+        dot += float(np.einsum("i,i->", x, y))
     return dot, aa, bb, dd
 
 
-def _pair_metrics(ref: np.ndarray, test: np.ndarray) -> tuple[float, float, float, list[str]]:
+def _pair_metrics(ref: np.ndarray, test: np.ndarray,
+                  scratch: _Scratch | None = None) -> tuple[float, float, float, list[str]]:
     """(cosine, relative L2, SNR dB, flags) of one clean/perturbed pair."""
     flags: list[str] = []
     if ref.shape != test.shape:
         return math.nan, math.nan, math.nan, [f"shape changed: {ref.shape} -> {test.shape}"]
-    dot, aa, bb, dd = _sums(ref, test)
+    dot, aa, bb, dd = _sums(ref, test, scratch)
     # float32 squares cannot overflow float64, so a non-finite sum means NaN/Inf inputs; count them only then
     if not (math.isfinite(aa) and math.isfinite(bb)):
         for name, array in (("clean", ref), ("perturbed", test)):
@@ -898,8 +1004,8 @@ class _Accumulator:
         self.flags: dict[str, None] = {}
         self.shape = shape
 
-    def add(self, ref: np.ndarray, test: np.ndarray) -> None:
-        cos, rel, snr, flags = _pair_metrics(ref, test)
+    def add(self, ref: np.ndarray, test: np.ndarray, scratch: _Scratch | None = None) -> None:
+        cos, rel, snr, flags = _pair_metrics(ref, test, scratch)
         self.count += 1
         self.cos += cos
         self.rel += rel
@@ -943,10 +1049,33 @@ def _check_int(value: Any, name: str, *, low: int, high: int | None = None) -> i
 
 
 def _noisy_image(rgb: np.ndarray, amplitude: float, seed: int, trial: int) -> np.ndarray:
-    """Trial ``trial``: the noise of the triage's studies (real-valued, uniform on [-a, a], clipped)."""
+    """Trial ``trial``: the noise of the triage's studies (real-valued, uniform on [-a, a), clipped)."""
     from .noise import perturb
 
     return perturb(rgb, amplitude, distribution="symmetric", rng=np.random.default_rng((seed, trial)))
+
+
+def _normalise(preprocess: Preprocess, pixels: np.ndarray) -> np.ndarray:
+    """``preprocess(pixels)`` (uint8) or ``preprocess.normalize_pixels(pixels)`` (floats), bit for bit.
+
+    For RGB/BGR the same three float32 steps run channel by channel straight
+    into the output layout: 4x faster than Preprocess's whole-image path on
+    a 128x128 frame (0.04 vs 0.17 ms), which matters when the forward pass
+    takes 0.3 ms. A test holds both paths equal.
+    """
+    if preprocess.order not in ("rgb", "bgr") or pixels.ndim != 3 or pixels.shape[2] != 3:
+        return preprocess(pixels) if pixels.dtype == np.uint8 else preprocess.normalize_pixels(pixels)
+    height, width = pixels.shape[:2]
+    channels_first = preprocess.layout == "NCHW"
+    out = np.empty((1, 3, height, width) if channels_first else (1, height, width, 3), np.float32)
+    divisor = np.float32(preprocess.divisor)
+    for c in range(3):
+        source = pixels[..., 2 - c if preprocess.order == "bgr" else c]
+        target = out[0, c] if channels_first else out[0, ..., c]
+        np.divide(source, divisor, out=target, dtype=np.float32)
+        np.subtract(target, np.float32(preprocess.mean[c]), out=target)
+        np.divide(target, np.float32(preprocess.std[c]), out=target)
+    return out
 
 
 def _to_input(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -1006,6 +1135,235 @@ def _session_options(session_options: Any, model: onnx.ModelProto) -> Any:
     return options
 
 
+# ----------------------------------------------------------------------------
+# the model cache: graph analysis and segment sessions, per model content
+# ----------------------------------------------------------------------------
+#: Models whose analysis and sessions are kept between calls; the least recently used goes first.
+_CACHE_MODELS = 4
+
+#: Serialized model bytes the cache holds at most, all models together; a bigger model is never cached.
+_CACHE_BYTES = 128 << 20
+
+_PLANS_PER_MODEL = 2  # chunkings kept per model: nv12/noise share one, "quantized" needs another
+# Plans of more segments than this free each session after its step even when cached: dozens of live sessions
+# interleave their small allocations with the freed tensors and fragment the heap (measured on the 100-node chain
+# of test_layers at chunk_size=4: peak RSS +108 MiB instead of +12 MiB; malloc_trim gave it back, so it was
+# fragmentation, not memory held). Big graphs are the ones that need the bound.
+_KEEP_SEGMENTS = 4
+_EXACT_KEY_BYTES = 16 << 20  # ModelProtos up to this size are keyed by their bytes (compared exactly), else SHA-256
+
+
+class _Model:
+    """One model's content and what is derived from it alone: types, graph, candidates, plans, sessions.
+
+    Everything here depends only on the model's bytes (and on the image
+    input's name, the chunking and the input types, which are part of the
+    keys), never on the image or the comparison, so calls that share the
+    model share it.
+    """
+
+    def __init__(self, proto: onnx.ModelProto, key: tuple[Any, ...] | None, nbytes: int,
+                 files: tuple[tuple[str, tuple[int, ...] | None], ...] = ()) -> None:
+        self.proto = proto
+        self.key = key
+        self.nbytes = nbytes
+        self.files = files  # external data files and their stat signatures, for a model read from a path
+        self._graph: _Graph | None = None
+        self._specs: dict[tuple[Any, ...], ImageInputSpec] = {}
+        self._candidates: dict[str, tuple[tuple[tuple[str, int, str, str], ...], tuple[SkippedNode, ...]]] = {}
+        self._plans: dict[tuple[tuple[str, ...], ...], _Plan] = {}
+        self._options: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def graph(self) -> _Graph:
+        if self._graph is None:
+            self._graph = _Graph(self.proto)
+        return self._graph
+
+    def spec(self, input_name: str | None, layout: Any) -> ImageInputSpec:
+        key = (input_name, layout)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = ImageInputSpec.from_model(self.proto, input_name, layout=layout)
+        return spec
+
+    def candidates(self, image: str) -> tuple[list[tuple[str, int, str, str]], list[SkippedNode]]:
+        """The tensors to compare (in topological order) and the skipped ones; fresh lists for the caller."""
+        found = self._candidates.get(image)
+        if found is None:
+            compared, skipped = _candidates(self.graph, image)
+            found = self._candidates[image] = (tuple(compared), tuple(skipped))
+        return list(found[0]), list(found[1])
+
+    def plan(self, chunks: Sequence[Sequence[str]]) -> _Plan:
+        key = tuple(tuple(chunk) for chunk in chunks)
+        with self._lock:
+            plan = self._plans.pop(key, None)
+            if plan is None:
+                plan = _Plan(self.graph, chunks)
+            self._plans[key] = plan  # most recently used last
+            while len(self._plans) > _PLANS_PER_MODEL:
+                del self._plans[next(iter(self._plans))]
+        return plan
+
+    def options(self) -> Any:
+        if self._options is None:
+            self._options = _session_options(None, self.proto)
+        return self._options
+
+
+_CACHE: list[_Model] = []  # most recently used last
+_CACHE_LOCK = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget every model :func:`layer_divergence` has cached, and free their sessions.
+
+    :func:`layer_divergence` keeps, for the 4 models it saw last (at most
+    128 MiB of serialized model together; a bigger model is not cached),
+    the graph analysis and the onnxruntime sessions of the graph's
+    segments, so that another call on the same model (the triage's noise
+    comparison after its NV12 one, a notebook widget) does not build them
+    again. Entries are keyed by the model's content: a ``ModelProto`` by
+    its serialized bytes, a path by the size, modification time and inode
+    of the file and of its external data files, so a changed model is never
+    served from the cache. Only the default session options are cached
+    with; sessions built with ``session_options=`` are freed after the call.
+
+    Call this to release the memory (each cached model holds about two
+    copies of its weights: the parsed model and its sessions), or after
+    rewriting a model file in place with the same size within the file
+    system's timestamp resolution.
+
+    Examples
+    --------
+    >>> from nv12kit.layers import clear_cache
+    >>> clear_cache()
+    """
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _cache_get(key: tuple[Any, ...]) -> _Model | None:
+    with _CACHE_LOCK:
+        for i, entry in enumerate(_CACHE):
+            if entry.key == key and all(_stat_signature(path) == sig for path, sig in entry.files):
+                _CACHE.append(_CACHE.pop(i))
+                return entry
+    return None
+
+
+def _cache_put(entry: _Model) -> None:
+    with _CACHE_LOCK:
+        _CACHE[:] = [other for other in _CACHE if other.key != entry.key]
+        _CACHE.append(entry)
+        while len(_CACHE) > _CACHE_MODELS or sum(e.nbytes for e in _CACHE) > _CACHE_BYTES:
+            _CACHE.pop(0)
+
+
+def _stat_signature(path: str) -> tuple[int, ...] | None:
+    """What changes when a file is rewritten: device, inode, size, modification and change times.
+
+    None for anything but an existing regular file.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _cached_model(model: Any) -> tuple[_Model, bool]:
+    """The cache entry for ``model`` (a path or a ModelProto), built and stored on a miss.
+
+    A model that cannot be keyed cheaply and safely (too big, unserializable,
+    a file that changed while it was read) is returned uncached (``key`` None).
+    The flag says whether the entry was found in the cache.
+    """
+    if isinstance(model, onnx.ModelProto):
+        try:
+            data = model.SerializeToString()
+        except Exception:  # e.g. over protobuf's 2 GiB limit: analyse it afresh
+            return _Model(load_model(model), None, 0), False
+        if len(data) > _CACHE_BYTES:
+            return _Model(load_model(model), None, 0), False
+        if len(data) <= _EXACT_KEY_BYTES:
+            key: tuple[Any, ...] = ("proto", data)
+        else:
+            key = ("proto-sha256", len(data), hashlib.sha256(data).digest())
+        entry = _cache_get(key)
+        if entry is not None:
+            return entry, True
+        load_model(model)  # its checks (e.g. external data not loaded) run on a miss; equal bytes passed them
+        # a private copy: the caller may change their ModelProto after this call
+        entry = _Model(onnx.ModelProto.FromString(data), key, len(data))
+        _cache_put(entry)
+        return entry, False
+    if isinstance(model, (str, os.PathLike)):
+        path = os.path.abspath(os.fspath(model))
+        before = _stat_signature(path)
+        if before is None or before[2] > _CACHE_BYTES:  # missing (load_model says so) or too big to keep
+            return _Model(load_model(model), None, 0), False
+        key = ("path", path, before)
+        entry = _cache_get(key)
+        if entry is not None:
+            return entry, True
+        # external data files are part of the content: their signatures, taken before reading, are checked on
+        # every hit; a file that changes while being read leaves the model uncached
+        try:
+            locations = _external_locations(onnx.load(path, load_external_data=False))
+        except Exception:  # unreadable: load_model below raises the explained error
+            locations = None
+        folder = os.path.dirname(path)
+        files = tuple((os.path.join(folder, loc), _stat_signature(os.path.join(folder, loc)))
+                      for loc in dict.fromkeys(locations or ()))
+        proto = load_model(model)
+        nbytes = proto.ByteSize()
+        unchanged = _stat_signature(path) == before and all(_stat_signature(f) == sig for f, sig in files)
+        if locations is None or not unchanged or nbytes > _CACHE_BYTES:
+            return _Model(proto, None, 0), False
+        entry = _Model(proto, key, nbytes, files)
+        _cache_put(entry)
+        return entry, False
+    return _Model(load_model(model), None, 0), False  # load_model names the wrong type
+
+
+def _stream(entry: _Model, chunks: Sequence[Sequence[str]], feeds: Sequence[Any], session_options: Any,
+            what: str) -> _Stream:
+    """A stream over the model's (cached) plan; its sessions are kept when the cache may own them."""
+    plan = entry.plan(chunks)
+    # only sessions built with the default options, which the cache owns, and only for a few segments
+    keep = session_options is None and entry.key is not None and sum(1 for s in plan.segments if s) <= _KEEP_SEGMENTS
+    options = entry.options() if session_options is None else session_options
+    return _Stream(plan, feeds, session_options=options, what=what, keep_sessions=keep)
+
+
+def _candidates(graph: _Graph, image: str) -> tuple[list[tuple[str, int, str, str]], list[SkippedNode]]:
+    """(output, depth, node label, op type) of every tensor to compare, and every skipped node with why."""
+    image_deps = graph.depends_on(image)
+    skipped: list[SkippedNode] = []
+    candidates: list[tuple[str, int, str, str]] = [(image, 0, image, "Input")]
+    for pos, (node, label) in enumerate(zip(graph.nodes, graph.labels)):
+        for attr, sub in _subgraphs(node):
+            _skip_body(skipped, sub, node, label, attr)
+        for name in node.output:
+            if not name:
+                continue
+            if name not in image_deps:
+                skipped.append(SkippedNode(label, node.op_type, name,
+                                           "does not depend on the image (a constant): identical in every run"))
+                continue
+            problem = _type_problem(graph.types.get(name))
+            if problem:
+                skipped.append(SkippedNode(label, node.op_type, name, problem))
+                continue
+            candidates.append((name, pos + 1, label, node.op_type))
+    return candidates, skipped
+
+
 def _progress(items: Sequence[int], *, enabled: bool) -> Any:
     if not enabled or len(items) < 2:
         return items
@@ -1055,12 +1413,13 @@ def layer_divergence(
     compare : {"nv12", "noise", "quantized"}, optional
         ``"nv12"``: the input after an RGB -> NV12 -> RGB round trip, which
         is what the NV12 node hands the network. ``"noise"``: ``trials``
-        inputs with symmetric uniform integer noise of ``±amplitude`` pixel
-        values (clipped), metrics averaged; trial ``t`` draws from
-        ``numpy.random.default_rng((seed, t))``. ``"quantized"``: the clean input
-        through the int8 QDQ model.
+        inputs with real-valued noise uniform on ``[-amplitude, amplitude)``
+        pixel values (:func:`nv12kit.noise.perturb`, the triage's noise),
+        clipped to 0-255 and not rounded, metrics averaged; trial ``t``
+        draws from ``numpy.random.default_rng((seed, t))``. ``"quantized"``:
+        the clean input through the int8 QDQ model.
     amplitude : int, optional
-        Noise amplitude in pixel values (``"noise"`` only).
+        Noise amplitude in pixel values, 1 to 255 (``"noise"`` only).
     trials : int, optional
         Noise draws (``"noise"`` only).
     seed : int, optional
@@ -1124,6 +1483,16 @@ def layer_divergence(
 
     Cosine, relative L2 and SNR are accumulated in float64 over the whole
     tensor. NaN/Inf values and all-zero tensors are flagged on the row.
+
+    Repeated calls. The graph analysis (topological order, inferred types,
+    what is compared) and, with the default ``session_options``, the
+    onnxruntime sessions of up to 4 segments are cached per model content
+    for the 4 models used last (128 MiB of model at most; bigger models are
+    not cached). A ``ModelProto`` is keyed by its serialized bytes, so one
+    changed after a call is analysed afresh; a path by its file's (and
+    external data files') size, modification time and inode. On the demo
+    model a second call takes about half the time of the first.
+    :func:`clear_cache` frees it all.
     """
     started = time.perf_counter()
     model_name = str(name) if name is not None else _model_label(model)
@@ -1147,8 +1516,10 @@ def layer_divergence(
 
     from .images import load_image, resize_to
 
-    source = load_model(model)
-    spec = ImageInputSpec.from_model(source, input_name, layout=preprocess.layout)
+    entry, hit = _cached_model(model)
+    cache_state = "not cached" if entry.key is None else "hit" if hit else "miss"
+    source = entry.proto
+    spec = entry.spec(input_name, preprocess.layout)
     rgb = load_image(image)
     notes: list[str] = []
     size = spec.static_size
@@ -1166,31 +1537,12 @@ def layer_divergence(
     dtype = spec.numpy_dtype()
 
     def feed(pixels: np.ndarray) -> dict[str, Any]:
-        tensor = preprocess(pixels) if pixels.dtype == np.uint8 else preprocess.normalize_pixels(pixels)
-        return {spec.name: _to_input(tensor, dtype), **extras}
+        return {spec.name: _to_input(_normalise(preprocess, pixels), dtype), **extras}
 
-    graph = _Graph(source)
-    image_deps = graph.depends_on(spec.name)
+    graph = entry.graph
     graph_outputs = set(graph.outputs)
-
     # what to compare, in topological order; the rest is skipped with a reason
-    skipped: list[SkippedNode] = []
-    candidates: list[tuple[str, int, str, str]] = [(spec.name, 0, spec.name, "Input")]
-    for pos, (node, label) in enumerate(zip(graph.nodes, graph.labels)):
-        for attr, sub in _subgraphs(node):
-            _skip_body(skipped, sub, node, label, attr)
-        for name in node.output:
-            if not name:
-                continue
-            if name not in image_deps:
-                skipped.append(SkippedNode(label, node.op_type, name,
-                                           "does not depend on the image (a constant): identical in every run"))
-                continue
-            problem = _type_problem(graph.types.get(name))
-            if problem:
-                skipped.append(SkippedNode(label, node.op_type, name, problem))
-                continue
-            candidates.append((name, pos + 1, label, node.op_type))
+    candidates, skipped = entry.candidates(spec.name)
 
     settings: dict[str, Any] = {
         "model": model_name,
@@ -1199,6 +1551,7 @@ def layer_divergence(
         "preprocess": preprocess.to_dict(),
         "compare": compare,
         "chunk_size": chunk_size,
+        "model_cache": cache_state,
     }
     clean = feed(rgb)
     qgraph = None
@@ -1212,11 +1565,11 @@ def layer_divergence(
         label = f"noise ±{amplitude} (mean of {trials})"
         settings.update(amplitude=amplitude, trials=trials, seed=seed, distribution="symmetric")
     else:
-        qsource, qnote = _quantized_source(quantized_model, source, rgb, preprocess, spec, calibration_images,
-                                           extras, progress)
+        qentry, qnote = _quantized_source(quantized_model, source, rgb, preprocess, spec, calibration_images,
+                                          extras, progress)
         if qnote:
             notes.append(qnote)
-        qgraph = _Graph(qsource)
+        qgraph = qentry.graph
         if sorted(qgraph.inputs) != sorted(graph.inputs):
             raise ModelError(
                 f"the quantized model takes {qgraph.inputs} but the float model takes {graph.inputs}; pass the "
@@ -1241,21 +1594,21 @@ def layer_divergence(
 
     names = [c[0] for c in candidates]
     chunks = [names[i:i + chunk_size] for i in range(0, len(names), chunk_size)] or [[]]
-    options = _session_options(session_options, source)
     if qgraph is None:
-        stream = _Stream(graph, chunks, [clean, *perturbed], session_options=options, what="model's")
+        stream = _stream(entry, chunks, [clean, *perturbed], session_options, "model's")
         tests = [(stream, r, None) for r in range(1, len(perturbed) + 1)]
         streams = [stream]
     else:
-        stream = _Stream(graph, chunks, [clean], session_options=options, what="float model's")
+        stream = _stream(entry, chunks, [clean], session_options, "float model's")
         qchunks = [[mapping[n] for n in chunk] for chunk in chunks]
-        qstream = _Stream(qgraph, qchunks, [clean], session_options=options, what="quantized model's")
+        qstream = _stream(qentry, qchunks, [clean], session_options, "quantized model's")
         tests = [(qstream, 0, mapping)]
         streams = [stream, qstream]
     settings["segments"] = sum(1 for s in stream.segments if s)
 
     accumulators: dict[str, _Accumulator] = {}
     runtime_skips: dict[str, str] = {}
+    scratch = _Scratch()
     peak = 0
     for k in _progress(range(len(chunks)), enabled=progress):
         reference = stream.run(k, 0)
@@ -1279,7 +1632,7 @@ def layer_divergence(
                 if problem:  # e.g. a quantized counterpart that is not float after all
                     accumulators[name].fail(f"the {test_stream.what} {test_name!r}: {problem}")
                 else:
-                    accumulators[name].add(reference[name], test_value)
+                    accumulators[name].add(reference[name], test_value, scratch)
             del outputs
         del reference
         for s in streams:
@@ -1318,9 +1671,9 @@ def _value_problem(value: Any) -> str | None:
 
 def _quantized_source(quantized_model: Any, source: onnx.ModelProto, rgb: np.ndarray, preprocess: Preprocess,
                       spec: ImageInputSpec, calibration_images: Any, extras: Mapping[str, Any],
-                      progress: bool) -> tuple[onnx.ModelProto, str | None]:
+                      progress: bool) -> tuple[_Model, str | None]:
     if quantized_model is not None:
-        return load_model(quantized_model), None
+        return _cached_model(quantized_model)[0], None
     from .graph import quantize
 
     images = calibration_images if calibration_images is not None else [rgb]
@@ -1330,7 +1683,7 @@ def _quantized_source(quantized_model: Any, source: onnx.ModelProto, rgb: np.nda
     if calibration_images is None:
         note = ("the int8 model was calibrated on the compared image alone; pass calibration_images= "
                 "(real frames) or quantized_model= for the ranges your deployment uses")
-    return built, note
+    return _Model(built, None, 0), note  # built for this call: not worth a cache slot
 
 
 def _rows(graph: _Graph, candidates: Sequence[tuple[str, int, str, str]], accumulators: Mapping[str, _Accumulator],

@@ -44,16 +44,20 @@ def test_image_error_of_identical_images_is_infinite_psnr():
     assert image_error(a, a) == (math.inf, 0.0, 0)
 
 
-def test_demo_writes_a_self_contained_escaped_report(tmp_path, capsys):
+def test_demo_triages_both_models_into_a_self_contained_report(tmp_path, capsys):
     report = tmp_path / "sub" / "demo.html"
     assert main(["demo", "--report", str(report)]) == 0
     out = capsys.readouterr().out
+    assert "== demo_robust.onnx" in out and "verdict: healthy" in out
+    assert "== demo_fragile.onnx" in out and "verdict: over_sensitive_model" in out
     assert "limited range read as full" in out
     text = report.read_text()
     assert "<script" not in text
-    for url in re.findall(r'(?:src|href)="([^"]*)"', text):
-        assert url.startswith("data:"), url
-    assert text.count("<img") == len(nv12kit.data.photo_paths())
+    for url in re.findall(r"(?:src|href)=[\"']([^\"']*)[\"']", text):
+        assert url.startswith(("data:", "#")), url[:60]
+    assert "demo_robust.onnx: healthy" in text and "demo_fragile.onnx: over_sensitive_model" in text
+    # 4 figures per triage, plus the per-layer figure where the verdict calls for it (the fragile model)
+    assert text.count("<img") == 4 + 5
 
 
 def test_html_table_escapes_names(photo):

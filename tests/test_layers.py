@@ -171,6 +171,21 @@ def test_noise_rows_are_the_mean_over_trials_of_symmetric_clipped_noise():
     assert result.settings["trials"] == trials and result.settings["distribution"] == "symmetric"
 
 
+@pytest.mark.parametrize("order", ["rgb", "bgr", "yuv444"])
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_fast_normalisation_equals_preprocess_bit_for_bit(order, layout):
+    pre = nv12kit.Preprocess(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375), divisor=1.0,
+                             order=order, layout=layout)
+    imagenet = nv12kit.Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), divisor=255.0,
+                                  order=order, layout=layout)
+    rgb = photo(30)[:, :24]
+    noisy = nv12kit.noise.perturb(rgb, 2.5, rng=np.random.default_rng(0))
+    for p in (pre, imagenet):
+        assert np.array_equal(layers._normalise(p, rgb), p(rgb))
+        assert np.array_equal(layers._normalise(p, noisy), p.normalize_pixels(noisy))
+        assert layers._normalise(p, rgb).dtype == np.float32
+
+
 def test_chunking_does_not_change_the_numbers():
     model = om.multi_output(32)
     rgb = photo()
@@ -312,8 +327,16 @@ def non_float_model() -> onnx.ModelProto:
     return make(nodes, inits, out_shape=[1, 3])
 
 
+@pytest.fixture
+def fresh_cache():
+    """An empty model cache before and after: for tests that patch what the cache would remember."""
+    layers.clear_cache()
+    yield
+    layers.clear_cache()
+
+
 @pytest.mark.parametrize("known_types", [True, False], ids=["inferred-types", "checked-after-running"])
-def test_non_float_outputs_are_skipped_with_their_dtype(monkeypatch, known_types):
+def test_non_float_outputs_are_skipped_with_their_dtype(monkeypatch, fresh_cache, known_types):
     if not known_types:
         monkeypatch.setattr(layers, "_infer_types", lambda model: {})
     result = layer_divergence(non_float_model(), photo(), preprocess=PRE, progress=False)
@@ -454,6 +477,144 @@ def test_process_memory_grows_with_the_chunk_not_with_the_depth():
 
 
 # ----------------------------------------------------------------------------
+# the model cache
+# ----------------------------------------------------------------------------
+def numbers(result: LayerDivergence) -> list[dict]:
+    return [row.to_dict() for row in result.rows] + [s.to_dict() for s in result.skipped]
+
+
+@pytest.fixture
+def compiles(monkeypatch, fresh_cache) -> list[int]:
+    """Counts the segment sessions built (one entry per build), starting from an empty cache."""
+    built: list[int] = []
+    original = layers._Plan.compile
+
+    def counting(self, k, *args, **kwargs):
+        built.append(k)
+        return original(self, k, *args, **kwargs)
+
+    monkeypatch.setattr(layers._Plan, "compile", counting)
+    return built
+
+
+@pytest.mark.parametrize("compare", ["nv12", "noise"])
+def test_cached_call_gives_the_numbers_of_a_cold_call_without_building_sessions(compiles, compare):
+    model, rgb = om.classifier(32), photo()
+    options = {"preprocess": PRE, "compare": compare, "trials": 3, "progress": False}
+    cold = layer_divergence(model, rgb, **options)
+    assert len(compiles) == 1  # one segment
+    warm = layer_divergence(model, rgb, **options)
+    again = layer_divergence(om.classifier(32), rgb, **options)  # equal content, another object
+    assert len(compiles) == 1
+    assert numbers(warm) == numbers(cold) == numbers(again)
+    assert [r.settings["model_cache"] for r in (cold, warm, again)] == ["miss", "hit", "hit"]
+    layers.clear_cache()
+    assert numbers(layer_divergence(model, rgb, **options)) == numbers(cold)
+    assert len(compiles) == 2
+
+
+def test_nv12_then_noise_share_one_analysis_and_session(compiles, monkeypatch):
+    analysed = []
+    original = layers._Graph.__init__
+    monkeypatch.setattr(layers._Graph, "__init__", lambda self, m: (analysed.append(1), original(self, m))[1])
+    model, rgb = om.classifier(32), photo()
+    layer_divergence(model, rgb, preprocess=PRE, compare="nv12", progress=False)
+    layer_divergence(model, rgb, preprocess=PRE, compare="noise", trials=2, progress=False)
+    assert len(analysed) == 1 and len(compiles) == 1
+
+
+def test_changed_weight_in_the_same_modelproto_is_not_served_from_the_cache(fresh_cache):
+    model, rgb = om.classifier(32), photo()
+    before = layer_divergence(model, rgb, preprocess=PRE, progress=False)
+    weight = next(t for t in model.graph.initializer if t.name == "w2")
+    changed = numpy_helper.to_array(weight).copy()
+    changed[0] *= -3
+    weight.CopyFrom(numpy_helper.from_array(changed, "w2"))  # in place: same object, new content
+    after = layer_divergence(model, rgb, preprocess=PRE, progress=False)
+    assert after.row("logits").cosine != pytest.approx(before.row("logits").cosine, rel=1e-6)
+    # the cache kept its own copy: the original content still gives the original numbers, also where it must
+    # build new sessions (another chunking) from what it kept
+    assert numbers(layer_divergence(om.classifier(32), rgb, preprocess=PRE, progress=False)) == numbers(before)
+    rechunked = layer_divergence(om.classifier(32), rgb, preprocess=PRE, chunk_size=2, progress=False)
+    assert same_divergence(rechunked, before)
+    layers.clear_cache()
+    assert numbers(layer_divergence(model, rgb, preprocess=PRE, progress=False)) == numbers(after)
+
+
+def test_rewritten_model_file_and_external_data_are_not_served_from_the_cache(tmp_path, fresh_cache):
+    rgb = photo()
+    path = tmp_path / "m.onnx"
+    onnx.save_model(om.classifier(32, seed=0), str(path))
+    first = layer_divergence(path, rgb, preprocess=PRE, progress=False)
+    assert numbers(layer_divergence(str(path), rgb, preprocess=PRE, progress=False)) == numbers(first)
+    onnx.save_model(om.classifier(32, seed=1), str(path))  # same size, new weights
+    second = layer_divergence(path, rgb, preprocess=PRE, progress=False)
+    assert numbers(second) == numbers(layer_divergence(om.classifier(32, seed=1), rgb, preprocess=PRE,
+                                                       progress=False))
+    assert numbers(second) != numbers(first)
+    # weights in a side file: rewriting only that file must be noticed too
+    external = tmp_path / "external.onnx"
+    onnx.save_model(om.classifier(32, seed=0), str(external), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
+    assert numbers(layer_divergence(external, rgb, preprocess=PRE, progress=False)) == numbers(first)
+    other = tmp_path / "other"
+    other.mkdir()
+    onnx.save_model(om.classifier(32, seed=1), str(other / "external.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
+    assert (other / "external.onnx").read_bytes() == external.read_bytes()  # only the weights differ
+    (tmp_path / "weights.bin").write_bytes((other / "weights.bin").read_bytes())
+    assert numbers(layer_divergence(external, rgb, preprocess=PRE, progress=False)) == numbers(second)
+
+
+def test_cache_holds_at_most_a_few_models_least_recently_used_first(compiles):
+    rgb = photo()
+    models = [om.classifier(32, seed=seed) for seed in range(layers._CACHE_MODELS + 2)]
+    for model in models:
+        layer_divergence(model, rgb, preprocess=PRE, progress=False)
+    assert len(layers._CACHE) == layers._CACHE_MODELS
+    assert len(compiles) == len(models)
+    layer_divergence(models[-1], rgb, preprocess=PRE, progress=False)  # still cached
+    assert len(compiles) == len(models)
+    layer_divergence(models[0], rgb, preprocess=PRE, progress=False)  # evicted: built again
+    assert len(compiles) == len(models) + 1 and len(layers._CACHE) == layers._CACHE_MODELS
+
+
+def test_models_over_the_cache_budget_are_not_kept(compiles, monkeypatch):
+    model, rgb = om.classifier(32), photo()
+    monkeypatch.setattr(layers, "_CACHE_BYTES", len(model.SerializeToString()) - 1)
+    first = layer_divergence(model, rgb, preprocess=PRE, progress=False)
+    second = layer_divergence(model, rgb, preprocess=PRE, progress=False)
+    assert numbers(first) == numbers(second)
+    assert len(compiles) == 2 and not layers._CACHE
+    assert second.settings["model_cache"] == "not cached"
+
+
+def test_sessions_are_kept_only_for_few_segments_and_default_options(compiles):
+    model, rgb = deep_chain(12, size=16), photo(16)
+    for _ in range(2):
+        layer_divergence(model, rgb, preprocess=PRE, chunk_size=2, progress=False)  # 7 segments
+    assert len(compiles) == 14  # rebuilt: dozens of live sessions would fragment the heap
+    for _ in range(2):
+        layer_divergence(model, rgb, preprocess=PRE, chunk_size=4, progress=False)  # 4 segments
+    assert len(compiles) == 14 + 4
+    options = ort.SessionOptions()
+    for _ in range(2):
+        layer_divergence(model, rgb, preprocess=PRE, chunk_size=4, session_options=options, progress=False)
+    assert len(compiles) == 14 + 4 + 8  # the caller's options may change: never cached with them
+
+
+def test_concurrent_calls_on_one_cached_model_agree(fresh_cache):
+    from concurrent.futures import ThreadPoolExecutor
+
+    model, rgb = om.classifier(32), photo()
+    expected = numbers(layer_divergence(model, rgb, preprocess=PRE, progress=False))
+    layers.clear_cache()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: layer_divergence(model, rgb, preprocess=PRE, progress=False), range(8)))
+    assert all(numbers(r) == expected for r in results)
+
+
+# ----------------------------------------------------------------------------
 # quantized
 # ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
@@ -524,6 +685,35 @@ def test_nan_and_all_zero_tensors_are_flagged_not_silently_nan():
     assert math.isnan(nan_row.cosine) and any("NaN/Inf values in the clean run" in f for f in nan_row.flags)
     assert result.culprits(1)[0].output == "nan"  # non-finite counts as maximally divergent
     assert next(r for r in result.to_dict()["rows"] if r["output"] == "nan")["cosine"] is None
+
+
+def exact_sums(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, float]:
+    """<a,b>, |a|^2, |b|^2, |b-a|^2 correctly rounded (float32 products are exact in float64; fsum is exact)."""
+    x, y = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    return math.fsum(x * y), math.fsum(x * x), math.fsum(y * y), math.fsum((y - x) ** 2)
+
+
+@pytest.mark.parametrize("case", ["near", "noisy", "orthogonal", "opposite", "tiny", "huge", "over-a-block"])
+def test_float64_sums_match_exact_sums(case, monkeypatch):
+    rng = np.random.default_rng(3)
+    n = 5000
+    a = (rng.standard_normal(n) * 3 + 1).astype(np.float32)
+    noise = rng.standard_normal(n).astype(np.float32)
+    b = {
+        "near": a + 1e-4 * noise, "noisy": a + noise, "orthogonal": noise - (noise @ a) / (a @ a) * a,
+        "opposite": -a + 1e-3 * noise, "tiny": 1e-5 * noise, "huge": 1e5 * noise, "over-a-block": a + 1e-3 * noise,
+    }[case].astype(np.float32)
+    if case == "over-a-block":
+        monkeypatch.setattr(layers, "_BLOCK", 1024)  # 5 blocks, the last one partial
+    dot, aa, bb, dd = layers._sums(a.reshape(1, 50, 100), b.reshape(1, 50, 100))
+    ex_dot, ex_aa, ex_bb, ex_dd = exact_sums(a, b)
+    assert aa == pytest.approx(ex_aa, rel=1e-13) and bb == pytest.approx(ex_bb, rel=1e-13)
+    assert dd == pytest.approx(ex_dd, rel=1e-13)
+    # the cosine is what the dot product feeds: within 1e-12 of the exact one, and 1 - cosine close too
+    cosine = layers._pair_metrics(a, b)[0]
+    exact = ex_dot / math.sqrt(ex_aa * ex_bb)
+    assert abs(cosine - exact) < 1e-12
+    assert abs((1 - cosine) - (1 - exact)) <= 1e-6 * (1 - exact) + 1e-15
 
 
 def test_one_sided_zero_norms_are_flagged():
