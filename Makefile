@@ -26,6 +26,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@mkdir -p reports
 	$(VENV)/bin/nv12kit demo --report reports/demo.html
+	$(VENV)/bin/nv12kit report notebooks/01_guided_triage.ipynb \
+	  -p report_path reports/demo_notebook_triage.html -o reports/demo_notebook.html
+	@echo "Triage report:   reports/demo.html"
+	@echo "Notebook report: reports/demo_notebook.html"
+	@echo "Open the notebooks: $(VENV)/bin/jupyter lab notebooks/"
 
 # Doctests of the package, the test suite, and the notebooks once they exist.
 test: $(STAMP)

@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_layers_arguments(lay)
     lay.set_defaults(func=run_layers_command)
 
+    from .notebook_report import add_report_arguments, run_report_command
+
+    rep = sub.add_parser("report", help="execute a notebook and export it as a self-contained HTML report")
+    add_report_arguments(rep)
+    rep.set_defaults(func=run_report_command)
+
     demo = sub.add_parser("demo", help="triage the bundled demo models on the bundled photos")
     demo.add_argument("--report", default=None, help="write a self-contained HTML report here")
     demo.set_defaults(func=_cmd_demo)
@@ -327,14 +333,14 @@ def demo_page(sections: Sequence[tuple[str, str]], roundtrip_html: str, *, secon
     ``sections`` holds (title, HTML fragment) pairs; fragments come from
     :func:`nv12kit.report.render_html` and are already escaped.
     """
-    from .report import _STYLE
+    from .report import _PAGE_STYLE, _STYLE
 
     toc = "".join(f"<li><a href='#s{i}'>{html.escape(t)}</a></li>" for i, (t, _) in enumerate(sections))
     parts = "".join(f"<section id='s{i}'><h1>{html.escape(t)}</h1>{frag}</section><hr>"
                     for i, (t, frag) in enumerate(sections))
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>nv12kit demo</title>"
-        f"<style>{_STYLE}</style></head><body><h1>nv12kit demo</h1>"
+        f"<style>{_PAGE_STYLE}{_STYLE}</style></head><body class='nv12kit-report'><h1>nv12kit demo</h1>"
         "<p>The guided triage on the two bundled demo classifiers and the three bundled photos: "
         "<em>demo_robust</em> was trained with noise and colour augmentation, <em>demo_fragile</em> was made "
         f"over-sensitive on purpose (see DEMO_MODELS.md).</p><ul>{toc}<li><a href='#roundtrips'>Round trips of "

@@ -16,18 +16,25 @@ from typing import Any
 __all__ = ["render_html", "figures_for"]
 
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;color:#222;
-line-height:1.45;padding:0 1em}
-h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd}
-.verdict{border-radius:6px;padding:.8em 1.2em;margin:1em 0}
-.verdict.bad{background:#fdecea;border-left:6px solid #c62828} .verdict.good{background:#e8f5e9;border-left:6px solid
-#2e7d32} .verdict h2{border:0;margin:.1em 0}
-table{border-collapse:collapse;margin:.6em 0;font-size:.92em} th,td{border:1px solid #ddd;padding:.25em .6em;
-text-align:left;vertical-align:top} th{background:#f5f5f5} td.num{text-align:right;font-variant-numeric:tabular-nums}
-.small{color:#666;font-size:.88em} figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee}
-figcaption{color:#555;font-size:.9em} code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
-details{margin:.5em 0} summary{cursor:pointer;font-weight:600}
+.nv12kit-report{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#222;line-height:1.45}
+.nv12kit-report h1{font-size:1.6em;margin-bottom:.2em}
+.nv12kit-report h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd}
+.nv12kit-report .verdict{border-radius:6px;padding:.8em 1.2em;margin:1em 0}
+.nv12kit-report .verdict.bad{background:#fdecea;border-left:6px solid #c62828}
+.nv12kit-report .verdict.good{background:#e8f5e9;border-left:6px solid #2e7d32}
+.nv12kit-report .verdict h2{border:0;margin:.1em 0}
+.nv12kit-report table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
+.nv12kit-report th,.nv12kit-report td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
+.nv12kit-report th{background:#f5f5f5}
+.nv12kit-report td.num{text-align:right;font-variant-numeric:tabular-nums}
+.nv12kit-report .small{color:#666;font-size:.88em}
+.nv12kit-report figure{margin:1em 0} .nv12kit-report figure img{max-width:100%;border:1px solid #eee}
+.nv12kit-report figcaption{color:#555;font-size:.9em}
+.nv12kit-report code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
+.nv12kit-report details{margin:.5em 0} .nv12kit-report summary{cursor:pointer;font-weight:600}
 """
+# Only for whole pages: the report fragment never restyles the notebook around it.
+_PAGE_STYLE = "body{margin:2em auto;max-width:1100px;padding:0 1em}"
 
 
 def _e(value: Any) -> str:
@@ -192,5 +199,5 @@ def render_html(report: Any, *, figures: bool = True, standalone: bool = True, t
     if not standalone:
         return f"<div class='nv12kit-report'><style>{_STYLE}</style>{content}</div>"
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{_e(heading)}</title>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_STYLE}</style></head>"
-            f"<body>{content}</body></html>\n")
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_PAGE_STYLE}{_STYLE}"
+            f"</style></head><body><div class='nv12kit-report'>{content}</div></body></html>\n")
