@@ -11,6 +11,7 @@ NV12Frame(4x4, Y mean 16.0, U mean 128.0, V mean 128.0)
 
 from __future__ import annotations
 
+from .chart import test_chart
 from .conventions import CONVENTIONS, Convention, convention_names, get_convention
 from .convert import get_num_threads, nv12_to_rgb, rgb_to_nv12, set_num_threads, yuv444_to_rgb
 from .errors import ConventionError, InputError, ModelError, NV12KitError
@@ -26,6 +27,7 @@ from .graph import (
 )
 from .images import crop_to_even, image_files, load_image, pad_to_even, resize_to
 from .layers import LayerDivergence, layer_divergence
+from .lint import ISSUE_IDS, Diagnosis, Hypothesis, NodeFinding, check_converter, diagnose, lint_node
 from .metrics import Comparison, compare
 from .model import ImageInputSpec, load_model, save_model
 from .noise import NoiseStudy, noise_study
@@ -41,6 +43,9 @@ __all__ = [
     "Comparison",
     "Convention",
     "ConventionError",
+    "Diagnosis",
+    "Hypothesis",
+    "ISSUE_IDS",
     "ImageInputSpec",
     "InputError",
     "LAYOUTS",
@@ -51,21 +56,25 @@ __all__ = [
     "NV12Frame",
     "NV12Input",
     "NV12KitError",
+    "NodeFinding",
     "NoiseStudy",
     "Preprocess",
     "Runner",
     "Thresholds",
     "TriageReport",
     "build_variants",
+    "check_converter",
     "compare",
     "convention_names",
     "crop_to_even",
+    "diagnose",
     "frame_nbytes",
     "get_convention",
     "get_num_threads",
     "image_files",
     "insert_nv12_node",
     "layer_divergence",
+    "lint_node",
     "load_image",
     "load_model",
     "merge_default_opsets",
@@ -79,6 +88,7 @@ __all__ = [
     "rgb_to_nv12",
     "save_model",
     "set_num_threads",
+    "test_chart",
     "triage",
     "write_yuv",
     "yuv444_to_rgb",
