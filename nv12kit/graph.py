@@ -33,7 +33,7 @@ from onnx import TensorProto, helper, numpy_helper
 from .conventions import get_convention
 from .errors import InputError, ModelError
 from .model import ImageInputSpec, describe_inputs, graph_inputs, load_model
-from .preprocess import Preprocess
+from .preprocess import NODE_MODES, Preprocess
 
 __all__ = [
     "NODE_MODES",
@@ -48,15 +48,6 @@ __all__ = [
     "merge_default_opsets",
 ]
 
-#: The node modes nv12kit implements (hbdk4's ``insert_image_preprocess`` names).
-NODE_MODES: tuple[str | None, ...] = (
-    "yuvbt601full2rgb",
-    "yuvbt601full2bgr",
-    "yuvbt601video2rgb",
-    "yuvbt601video2bgr",
-    None,
-    "skip",
-)
 
 #: ``metadata_props`` key recording the settings of an inserted node, as JSON.
 NODE_METADATA_KEY = "nv12kit.nv12_node"

@@ -84,6 +84,7 @@ from .convert import nv12_to_rgb, rgb_to_nv12
 from .data import photo_path
 from .errors import InputError
 from .images import crop_to_even, load_image, pad_to_even, resize_to
+from .preprocess import NODE_MODES
 from .yuv import NV12Frame, _size_message
 
 __all__ = [
@@ -136,15 +137,6 @@ ISSUE_DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
 #: The ids of :class:`NodeFinding`.
 NODE_FINDING_IDS: tuple[str, ...] = ("mode", "order", "range", "divisor", "mean", "std", "scale", "ambiguous")
 
-# The node modes of nv12kit.graph.NODE_MODES (kept here so that lint does not import onnx).
-_NODE_MODES: tuple[str | None, ...] = (
-    "yuvbt601full2rgb",
-    "yuvbt601full2bgr",
-    "yuvbt601video2rgb",
-    "yuvbt601video2bgr",
-    None,
-    "skip",
-)
 
 _BIAS_ALLOWANCE = 1.5  # levels of constant offset an encoder's rounding may cause
 _PENALTY_FACTOR = 2.0  # each named bug must at least halve the residual ...
@@ -2428,8 +2420,8 @@ def lint_node(
         raise InputError(f"train_order must be 'rgb', 'bgr' or 'yuv444', got {train_order!r}")
     if chip_range not in ("full", "video"):
         raise InputError(f"chip_range must be 'full' or 'video' (limited range), got {chip_range!r}")
-    if mode not in set(_NODE_MODES) | {"bgr2rgb", "rgb2bgr"}:
-        raise InputError(f"unknown mode {mode!r}; expected one of {list(_NODE_MODES)}")
+    if mode not in set(NODE_MODES) | {"bgr2rgb", "rgb2bgr"}:
+        raise InputError(f"unknown mode {mode!r}; expected one of {list(NODE_MODES)}")
     node_mean = _three(mean, "mean")
     node_std = _three(std, "std")
     assert node_mean is not None and node_std is not None

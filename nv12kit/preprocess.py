@@ -23,10 +23,21 @@ from PIL import Image
 from .conventions import get_convention
 from .errors import InputError, ModelError
 
-__all__ = ["Preprocess", "METADATA_KEY"]
+__all__ = ["Preprocess", "METADATA_KEY", "NODE_MODES"]
 
 #: ``metadata_props`` key under which a model may carry its preprocessing as JSON.
 METADATA_KEY = "nv12kit.preprocess"
+
+#: The NV12 node modes nv12kit implements (hbdk4's ``insert_image_preprocess`` names); here, below
+#: graph and lint, so that both share them without importing onnx.
+NODE_MODES: tuple[str | None, ...] = (
+    "yuvbt601full2rgb",
+    "yuvbt601full2bgr",
+    "yuvbt601video2rgb",
+    "yuvbt601video2bgr",
+    None,
+    "skip",
+)
 
 _ORDERS = ("rgb", "bgr", "yuv444")
 _LAYOUTS = ("NCHW", "NHWC")

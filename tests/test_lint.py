@@ -566,11 +566,11 @@ def test_self_inconsistent_units_and_ambiguous_defaults_are_flagged():
     assert [(x.id, x.severity) for x in f] == [("order", "warning")]
 
 
-def test_every_finding_id_is_documented_and_the_modes_match_the_graph():
-    from nv12kit.graph import NODE_MODES
-    from nv12kit.lint import _NODE_MODES
+def test_every_finding_id_is_documented_and_the_modes_are_the_graphs():
+    import nv12kit.graph
+    import nv12kit.lint
 
-    assert _NODE_MODES == NODE_MODES
+    assert nv12kit.lint.NODE_MODES is nv12kit.graph.NODE_MODES
     found = lint_node(mode="bgr2rgb", divisor=None, mean=128, std=128, train_order="bgr")
     assert {f.id for f in found} <= set(NODE_FINDING_IDS)
     assert all(f.severity in ("error", "warning", "info") for f in found)
