@@ -444,23 +444,6 @@ def _append_node_record(model: onnx.ModelProto, record: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------------
 # quantisation
 # ----------------------------------------------------------------------------
-def _calibration_sources(images: Any) -> list[Any]:
-    """Expand a folder into its image files; keep everything else as given."""
-    from .images import image_files
-
-    if isinstance(images, (str, os.PathLike)) and pathlib.Path(images).is_dir():
-        files = image_files(images)
-        if not files:
-            raise InputError(f"the folder {str(images)!r} holds no image files to calibrate with")
-        return list(files)
-    if isinstance(images, (str, os.PathLike, np.ndarray)) or not isinstance(images, Iterable):
-        return [images]
-    sources = list(images)
-    if not sources:
-        raise InputError("calibration_images is empty; give at least one image (ideally 20-100 real frames)")
-    return sources
-
-
 def _fit_to(rgb: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     from .images import crop_to_even, resize_to
 
@@ -570,7 +553,7 @@ def quantize(
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
 
     from .convert import rgb_to_nv12
-    from .images import load_image
+    from .images import image_sources, load_image
 
     if not isinstance(preprocess, Preprocess):
         raise InputError(f"preprocess must be an nv12kit.Preprocess, got {type(preprocess).__name__}")
@@ -596,7 +579,8 @@ def quantize(
     else:
         spec = ImageInputSpec.from_model(source, input_name, layout=preprocess.layout)
         size, image_name = spec.static_size, spec.name
-    sources = _calibration_sources(calibration_images)
+    sources = image_sources(calibration_images, name="calibration_images",
+                            hint="give at least one image (ideally 20-100 real frames)")
     extra = dict(extra_inputs or {})
 
     def feeds() -> Iterator[dict[str, np.ndarray]]:

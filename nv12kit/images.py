@@ -32,6 +32,7 @@ __all__ = [
     "even_size_error_message",
     "resize_to",
     "image_files",
+    "image_sources",
     "IMAGE_SUFFIXES",
 ]
 
@@ -729,3 +730,34 @@ def image_files(folder: str | os.PathLike[str], *, recursive: bool = False) -> l
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     ]
     return [str(p) for p in sorted(found)]
+
+
+def image_sources(images: object, *, name: str = "images", hint: str = "give at least one image") -> list:
+    """A list of images from one image, a sequence of them, or a folder (its image files).
+
+    Parameters
+    ----------
+    images : path, PIL image, array, iterable of those, or folder
+        What the user passed.
+    name, hint : str, optional
+        The argument's name and what to do, for the error messages.
+
+    Raises
+    ------
+    InputError
+        An empty folder or an empty sequence.
+    """
+    import pathlib
+    from collections.abc import Iterable
+
+    if isinstance(images, (str, os.PathLike)) and pathlib.Path(images).is_dir():
+        files = image_files(images)
+        if not files:
+            raise InputError(f"the folder {str(images)!r} holds no image files; {hint}")
+        return files
+    if isinstance(images, (str, os.PathLike, np.ndarray)) or not isinstance(images, Iterable):
+        return [images]
+    items = list(images)
+    if not items:
+        raise InputError(f"{name} is empty; {hint}")
+    return items

@@ -427,22 +427,6 @@ def _combine(images: list[ImageResult]) -> int:
 # ----------------------------------------------------------------------------
 # inputs
 # ----------------------------------------------------------------------------
-def _image_list(images: Any) -> list[Any]:
-    from .images import image_files
-
-    if isinstance(images, (str, os.PathLike)) and pathlib.Path(images).is_dir():
-        files = image_files(images)
-        if not files:
-            raise InputError(f"the folder {str(images)!r} holds no image files")
-        return list(files)
-    if isinstance(images, (str, os.PathLike, np.ndarray)) or not isinstance(images, Sequence):
-        return [images]
-    items = list(images)
-    if not items:
-        raise InputError("images is empty; give at least one frame")
-    return items
-
-
 def _image_name(item: Any, index: int) -> str:
     if isinstance(item, (str, os.PathLike)):
         return pathlib.Path(item).name
@@ -583,6 +567,7 @@ def triage(
     from .convert import rgb_to_nv12
     from .graph import insert_nv12_node
     from .graph import quantize as quantize_model
+    from .images import image_sources
     from .model import ImageInputSpec, load_model
     from .runtime import Runner
 
@@ -631,23 +616,22 @@ def triage(
 
     t0 = time.perf_counter()
     feat = Runner(source, name="qat_feat")
+    # the ONNX NV12 model, when there is one (built here, or the user's as a path/ModelProto)
+    nv12_source = None
     if nv12_model is None:
-        nv12 = Runner(insert_nv12_node(source, input_name=spec.name, **settings), name="qat_nv12")
-    else:
-        nv12 = Runner(nv12_model, name="qat_nv12")
-    sources = _image_list(images)
+        nv12_source = insert_nv12_node(source, input_name=spec.name, **settings)
+    elif not hasattr(nv12_model, "run"):
+        nv12_source = load_model(nv12_model)
+    nv12 = Runner(nv12_source if nv12_source is not None else nv12_model, name="qat_nv12")
+    sources = image_sources(images, hint="give at least one frame")
     q_feat = q_nv12 = None
     if quantize:
         calibration = sources if calibration_images is None else calibration_images
         q_feat = Runner(quantize_model(source, calibration, preprocess=preprocess, convention=convention,
                                        input_name=spec.name, progress=progress), name="quantized_feat")
-        if nv12_model is None:
-            nv12_source = insert_nv12_node(source, input_name=spec.name, **settings)
-        elif hasattr(nv12_model, "run"):
+        if nv12_source is None:
             raise InputError("quantize=True needs the NV12 model as ONNX (path or ModelProto), not a runtime; "
                              "pass your int8 runtimes as quantized_feat= and quantized_nv12= instead")
-        else:
-            nv12_source = load_model(nv12_model)
         q_nv12 = Runner(quantize_model(nv12_source, calibration, preprocess=preprocess, nv12=True,
                                        convention=convention, input_name=spec.name, progress=progress),
                         name="quantized_nv12")
