@@ -3,7 +3,7 @@
 The notebooks are committed without outputs. The cells marked
 ``# NBVAL_CHECK_OUTPUT`` print the verdict and key rounded figures; what they
 should print lives in ``notebooks/expected_outputs.json`` (notebook name ->
-cell id -> text), and ``notebooks/conftest.py`` hands it to nbval as the
+cell id -> text), and the root ``conftest.py`` hands it to nbval as the
 cell's reference output, so a changed verdict still fails ``make test``.
 
 Usage::
