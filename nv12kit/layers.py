@@ -1049,10 +1049,12 @@ def _check_int(value: Any, name: str, *, low: int, high: int | None = None) -> i
 
 
 def _noisy_image(rgb: np.ndarray, amplitude: float, seed: int, trial: int) -> np.ndarray:
-    """Trial ``trial``: the noise of the triage's studies (real-valued, uniform on [-a, a), clipped)."""
-    from .noise import perturb
+    """Trial ``trial`` of the triage's noise studies (real-valued, uniform on [-a, a), clipped), in pixel values."""
+    from .noise import trial_noise
 
-    return perturb(rgb, amplitude, distribution="symmetric", rng=np.random.default_rng((seed, trial)))
+    noisy = trial_noise(rgb.shape[0], rgb.shape[1], amplitude, distribution="symmetric", seed=seed, trial=trial)
+    noisy += rgb
+    return np.clip(noisy, 0.0, 255.0, out=noisy)
 
 
 def _normalise(preprocess: Preprocess, pixels: np.ndarray) -> np.ndarray:
@@ -1414,9 +1416,9 @@ def layer_divergence(
         ``"nv12"``: the input after an RGB -> NV12 -> RGB round trip, which
         is what the NV12 node hands the network. ``"noise"``: ``trials``
         inputs with real-valued noise uniform on ``[-amplitude, amplitude)``
-        pixel values (:func:`nv12kit.noise.perturb`, the triage's noise),
-        clipped to 0-255 and not rounded, metrics averaged; trial ``t``
-        draws from ``numpy.random.default_rng((seed, t))``. ``"quantized"``:
+        pixel values, clipped to 0-255 and not rounded, metrics averaged;
+        trial ``t`` adds :func:`nv12kit.noise.trial_noise` ``(..., seed=seed,
+        trial=t)``, the noise trial ``t`` of the triage's noise study adds. ``"quantized"``:
         the clean input through the int8 QDQ model.
     amplitude : int, optional
         Noise amplitude in pixel values, 1 to 255 (``"noise"`` only).

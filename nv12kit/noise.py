@@ -24,13 +24,27 @@ import numpy as np
 from .errors import InputError
 from .preprocess import Preprocess
 
-__all__ = ["DISTRIBUTIONS", "unit_noise", "draw_noise", "perturb", "NoiseStudy", "noise_study", "prepare_image"]
+__all__ = ["DISTRIBUTIONS", "unit_noise", "draw_noise", "trial_noise", "perturb", "NoiseStudy", "noise_study",
+           "prepare_image"]
 
 #: ``symmetric``: uniform on [-a, a]; ``uniform_0_a``: the forum's uniform [0, a); ``gaussian``: sigma = a.
 DISTRIBUTIONS = ("symmetric", "uniform_0_a", "gaussian")
 
 # Noisy float32 batches are bounded to about this many bytes, whatever the image size.
 _BATCH_BYTES = 48 * 2**20
+# Trials per call on a dynamic batch: CPU runtimes gain little past a few images, and small batches keep the
+# activations in cache (bench_triage: batch 4 beats 16 by about 6% on the demo model and on a 224x224 net).
+_DYNAMIC_BATCH = 4
+
+
+def _random_bytes(rng: np.random.Generator, count: int) -> np.ndarray:
+    """``count`` uniform random bytes from the generator's raw 64-bit draws, little-endian on every platform."""
+    raw = rng.bit_generator.random_raw((count + 7) // 8)
+    return raw.astype("<u8", copy=False).view(np.uint8)[:count]
+
+
+# unit = bytes * scale + offset, exact in float32 for every byte
+_BYTE_LEVELS = {"symmetric": (1 / 128, 0.5 / 128 - 1), "uniform_0_a": (1 / 256, 0.5 / 256)}
 
 
 def unit_noise(shape: Sequence[int], distribution: str, rng: np.random.Generator, *,
@@ -39,9 +53,11 @@ def unit_noise(shape: Sequence[int], distribution: str, rng: np.random.Generator
 
     The uniform distributions are drawn as 256 evenly spaced levels from
     random bytes (``(b + 0.5) / 128 - 1`` on [-1, 1), ``(b + 0.5) / 256`` on
-    [0, 1)): exactly zero-mean (or +1/2) and three times faster than float
+    [0, 1)): exactly zero-mean (or +1/2) and several times faster than float
     draws. A step of 2a/256 (0.02 levels at a = 3) is far finer than any
-    model can tell apart. Gaussian noise is ``standard_normal`` in float32.
+    model can tell apart. The bytes are the generator's raw 64-bit draws,
+    little-endian, in C order of ``shape``. Gaussian noise is
+    ``standard_normal`` in float32.
     """
     if distribution not in DISTRIBUTIONS:
         raise InputError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
@@ -51,15 +67,31 @@ def unit_noise(shape: Sequence[int], distribution: str, rng: np.random.Generator
     if distribution == "gaussian":
         return rng.standard_normal(out=out, dtype=np.float32)
     count = int(np.prod(shape))
-    np.copyto(out, np.frombuffer(rng.bytes(count), np.uint8).reshape(shape), casting="unsafe")
-    if distribution == "symmetric":
-        out += np.float32(0.5)
-        out *= np.float32(1 / 128)
-        out -= np.float32(1)
-    else:
-        out += np.float32(0.5)
-        out *= np.float32(1 / 256)
+    np.copyto(out, _random_bytes(rng, count).reshape(shape), casting="unsafe")
+    scale, offset = _BYTE_LEVELS[distribution]
+    out *= np.float32(scale)
+    out += np.float32(offset)
     return out
+
+
+def trial_noise(height: int, width: int, amplitude: float, *, distribution: str = "symmetric", seed: int = 0,
+                trial: int = 0) -> np.ndarray:
+    """The pixel noise of trial ``trial`` in :func:`noise_study`, as (H, W, 3) float32.
+
+    It is ``draw_noise((3, H, W), amplitude, distribution,
+    default_rng((seed, trial)))`` moved to channels last: one plane per RGB
+    channel, drawn in that order. The same unit noise serves every amplitude
+    (common random numbers), and it does not depend on the batch size or on
+    the model's channel order or layout.
+
+    Examples
+    --------
+    >>> noise = trial_noise(4, 6, 2.0, seed=0, trial=3)
+    >>> noise.shape, bool(abs(noise).max() <= 2)
+    ((4, 6, 3), True)
+    """
+    planes = draw_noise((3, int(height), int(width)), amplitude, distribution, np.random.default_rng((seed, trial)))
+    return planes.transpose(1, 2, 0)
 
 
 def draw_noise(
@@ -359,13 +391,16 @@ def prepare_image(
     return rgb, notes, original
 
 
-def _auto_batch(runner: Any, pixels: int, batch_size: int | str) -> int:
+def _auto_batch(runner: Any, name: str, pixels: int, batch_size: int | str) -> int:
     if batch_size != "auto":
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise InputError(f"batch_size must be a positive integer or 'auto', got {batch_size!r}")
         return int(batch_size)
+    info = {i.name: i for i in (runner.inputs or ())}.get(name)
+    static = info is not None and bool(info.shape) and isinstance(info.shape[0], int)
     by_memory = max(1, _BATCH_BYTES // max(1, pixels * 3 * 4))
-    return int(min(runner.batch_size, by_memory))
+    # a static batch is filled exactly (the runner would pad a smaller one)
+    return int(min(runner.batch_size if static else min(runner.batch_size, _DYNAMIC_BATCH), by_memory))
 
 
 def _progress(total: int, enabled: bool, desc: str) -> Any:
@@ -377,6 +412,85 @@ def _progress(total: int, enabled: bool, desc: str) -> Any:
         except ImportError:
             pass
     return None
+
+
+class _NoisyTensors:
+    """The model tensors of noisy trials, built straight in the model's normalised space.
+
+    ``normalise(clip(rgb + a * unit, 0, 255))`` is affine per channel up to
+    the clip, so each tensor is ``clip(unit * k_c + (clean + o_c), lo_c,
+    hi_c)`` with per-channel constants: three array passes per trial, with no
+    channels-last intermediate and no transpose. It equals the pixel-space
+    recipe to float32 rounding (a few 1e-7 in normalised units). For the
+    uniform distributions the unit noise is kept as the generator's byte
+    levels, and each trial is built on its own so its arrays stay in cache. Orders other than RGB/BGR go through
+    :meth:`Preprocess.normalize_pixels`.
+    """
+
+    def __init__(self, rgb: np.ndarray, preprocess: Preprocess, distribution: str, *, seed: int, batch: int,
+                 clean: np.ndarray | None = None):
+        self.height, self.width = int(rgb.shape[0]), int(rgb.shape[1])
+        self.distribution, self.seed, self.preprocess = distribution, seed, preprocess
+        self.level, self.offset = _BYTE_LEVELS.get(distribution, (1.0, 0.0))
+        self.units: list[np.ndarray] = []  # (3, H, W) float32 per trial: byte levels 0-255, or gaussian
+        self.affine = preprocess.order in ("rgb", "bgr")
+        if not self.affine:
+            self.rgb = rgb.astype(np.float32)
+            self.pixels = np.empty((batch, self.height, self.width, 3), np.float32)
+            return
+        self.channels_first = preprocess.layout == "NCHW"
+        shape = (3, self.height, self.width) if self.channels_first else (self.height, self.width, 3)
+        self.out = np.empty((batch, *shape), np.float32)
+        self.clean = (preprocess(rgb) if clean is None else clean)[0]
+        bounds = preprocess.normalize_pixels(np.array([[[0.0] * 3, [255.0] * 3]], np.float32))[0]
+        bounds = bounds.reshape(3, 2) if self.channels_first else bounds.reshape(2, 3).T
+        per_channel = (3, 1, 1) if self.channels_first else (1, 1, 3)
+        self.low = bounds.min(axis=1).reshape(per_channel)
+        self.high = bounds.max(axis=1).reshape(per_channel)
+        # d tensor / d pixel, per tensor channel
+        self.slope = (1.0 / (float(preprocess.divisor) * np.asarray(preprocess.std, np.float64))).reshape(per_channel)
+        self.constants: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    def draw(self, first: int, count: int) -> None:
+        """Draw the unit noise of trials ``first .. first + count - 1`` (see :func:`trial_noise`)."""
+        planes = (3, self.height, self.width)
+        self.units = []
+        for j in range(count):
+            rng = np.random.default_rng((self.seed, first + j))
+            if self.distribution in _BYTE_LEVELS:
+                # the byte levels as float32 (exact), converted once for every amplitude
+                levels = _random_bytes(rng, 3 * self.height * self.width).reshape(planes)
+                self.units.append(levels.astype(np.float32))
+            else:
+                self.units.append(rng.standard_normal(planes, dtype=np.float32))
+
+    def _in_tensor_order(self, unit: np.ndarray) -> np.ndarray:
+        """A view of RGB planes in the tensor's channel order and layout."""
+        if self.preprocess.order == "bgr":
+            unit = unit[::-1]
+        return unit if self.channels_first else unit.transpose(1, 2, 0)
+
+    def tensor(self, count: int, amplitude: float) -> np.ndarray:
+        """The model tensor of the ``count`` trials last drawn, at ``amplitude`` pixel values."""
+        if not self.affine:
+            pixels = self.pixels[:count]
+            for j in range(count):
+                np.multiply(self.units[j].transpose(1, 2, 0), np.float32(amplitude * self.level), out=pixels[j])
+            pixels += np.float32(amplitude * self.offset)
+            pixels += self.rgb
+            np.clip(pixels, 0.0, 255.0, out=pixels)
+            return self.preprocess.normalize_pixels(pixels)
+        if amplitude not in self.constants:
+            step = self.slope * amplitude
+            self.constants[amplitude] = ((step * self.level).astype(np.float32),
+                                         self.clean + (step * self.offset).astype(np.float32))
+        scale, base = self.constants[amplitude]
+        out = self.out[:count]
+        for j in range(count):  # one trial at a time: its three passes stay in cache
+            np.multiply(self._in_tensor_order(self.units[j]), scale, out=out[j])
+            np.add(out[j], base, out=out[j])
+            np.clip(out[j], self.low, self.high, out=out[j])
+        return out
 
 
 def noise_study(
@@ -412,13 +526,16 @@ def noise_study(
     distribution : {"symmetric", "uniform_0_a", "gaussian"}, optional
         See :func:`draw_noise`. Noise is real-valued and the result clipped to 0-255.
     seed : int, optional
-        Trial ``t`` draws its unit noise from ``default_rng((seed, t))`` and
-        scales it to every amplitude (common random numbers: differences
-        between amplitudes are not sampling noise). The noise does not depend
-        on ``batch_size``; the cosines agree to float rounding.
+        Trial ``t`` adds :func:`trial_noise` ``(H, W, a, seed=seed, trial=t)``:
+        unit noise from ``default_rng((seed, t))`` scaled to every amplitude
+        (common random numbers: differences between amplitudes are not
+        sampling noise). The noise does not depend on ``batch_size`` or on
+        the model's channel order; the cosines agree to float rounding.
     batch_size : int or "auto", optional
-        Trials per model call; "auto" uses the runner's batch size, bounded
-        so a batch of noisy images stays under about 48 MB.
+        Trials per model call. "auto" fills a static batch exactly; on a
+        dynamic batch it takes up to 4 (and no more than the runner's batch
+        size), which measured fastest on CPU. Either way a batch of noisy
+        images stays under about 48 MB.
     conventions : sequence of str or Convention, optional
         NV12 round trips to measure as perturbations (empty for none).
     output : str, optional
@@ -461,7 +578,7 @@ def noise_study(
     primary = output if output is not None else outputs[0]
     if primary not in outputs:
         raise InputError(f"unknown output {primary!r}; the model's outputs are {outputs}")
-    step = _auto_batch(run, rgb.shape[0] * rgb.shape[1], batch_size)
+    step = _auto_batch(run, name, rgb.shape[0] * rgb.shape[1], batch_size)
 
     def forward(tensor: np.ndarray) -> dict[str, np.ndarray]:
         feed = {name: tensor}
@@ -469,7 +586,8 @@ def noise_study(
             feed[key] = np.repeat(value, tensor.shape[0], axis=0) if value.ndim and value.shape[0] == 1 else value
         return run.run(feed)
 
-    clean = forward(preprocess(rgb))
+    clean_tensor = preprocess(rgb)
+    clean = forward(clean_tensor)
     empty = [o for o in outputs if not np.any(clean[o])]
     if empty:
         raise InputError(
@@ -480,44 +598,19 @@ def noise_study(
         bad = [o for o in outputs if not np.isfinite(clean[o]).all()]
         raise InputError(f"the model's clean output {bad} has NaN/Inf values; check the input's dtype and "
                          "normalisation before studying noise")
-    pixels = rgb.astype(np.float32)
-    noisy_buffer = np.empty((step, *rgb.shape), np.float32)
-    unit_buffer = np.empty((step, *rgb.shape), np.float32)
-    channels_first = preprocess.layout == "NCHW"
-    tensor_shape = (step, 3, *rgb.shape[:2]) if channels_first else (step, *rgb.shape)
-    tensor_buffer = np.empty(tensor_shape, np.float32)
-    fast = preprocess.order in ("rgb", "bgr")
+    noisy = _NoisyTensors(rgb, preprocess, distribution, seed=int(seed), batch=step, clean=clean_tensor)
 
-    def normalise(batch: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Preprocess.normalize_pixels, written channel by channel into a reused buffer (same float32 steps)."""
-        if not fast:
-            return preprocess.normalize_pixels(batch)
-        divisor = np.float32(preprocess.divisor)
-        for c in range(3):
-            source = batch[..., 2 - c if preprocess.order == "bgr" else c]
-            target = out[:, c] if channels_first else out[..., c]
-            np.divide(source, divisor, out=target)
-            np.subtract(target, np.float32(preprocess.mean[c]), out=target)
-            np.divide(target, np.float32(preprocess.std[c]), out=target)
-        return out
-
-    # One job per (batch of trials, amplitude). Trial t's unit noise comes from default_rng((seed, t)) and is
-    # scaled to every amplitude. (Preparing the next job in a thread while the model runs was measured: on
-    # 2 cores it slows ORT as much as it saves, so the loop stays sequential.)
+    # One job per (batch of trials, amplitude); a batch's unit noise is drawn once, for its first amplitude.
+    # (Preparing the next job in a thread while the model runs was measured: on 2 cores it slows ORT as
+    # much as it saves, so the loop stays sequential.)
     jobs = [(first, min(step, int(trials) - first), amplitude)
             for first in range(0, int(trials), step) for amplitude in levels]
 
     def prepare(index: int) -> np.ndarray:
         first, count, amplitude = jobs[index]
-        units = unit_buffer[:count]
         if amplitude == levels[0]:
-            for j in range(count):
-                unit_noise(rgb.shape, distribution, np.random.default_rng((seed, first + j)), out=units[j])
-        noisy = noisy_buffer[:count]
-        np.multiply(units, np.float32(amplitude), out=noisy)
-        noisy += pixels
-        np.clip(noisy, 0.0, 255.0, out=noisy)
-        return normalise(noisy, tensor_buffer[:count])
+            noisy.draw(first, count)
+        return noisy.tensor(count, amplitude)
 
     per_output: dict[str, dict[float, np.ndarray]] = {o: {} for o in outputs}
     top1: dict[float, float] = {}

@@ -159,7 +159,8 @@ def test_noise_rows_are_the_mean_over_trials_of_symmetric_clipped_noise():
     per_trial = []
     for trial in range(trials):
         # real-valued uniform noise on [-a, a], drawn as the triage's noise studies draw it, clipped in pixel space
-        noise = draw_noise(rgb.shape, amplitude, "symmetric", np.random.default_rng((seed, trial)))
+        planes = draw_noise((3, *rgb.shape[:2]), amplitude, "symmetric", np.random.default_rng((seed, trial)))
+        noise = planes.transpose(1, 2, 0)
         noisy = np.clip(rgb.astype(np.float32) + noise, 0, 255)
         per_trial.append(reference_metrics(run_tensor(model, "r1", {"image": PRE(rgb)}),
                                            run_tensor(model, "r1", {"image": PRE.normalize_pixels(noisy)})))
