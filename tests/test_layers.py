@@ -136,6 +136,41 @@ def test_per_node_numbers_equal_running_the_truncated_model_directly():
     assert result.row("c2").shape == (1, 8, 16, 16)
 
 
+def test_stacking_clean_and_nv12_in_one_batch_gives_the_numbers_of_two_runs(monkeypatch):
+    model, rgb = om.classifier(32), photo()
+    stacked = layer_divergence(model, rgb, preprocess=PRE, compare="nv12", progress=False)
+    assert stacked.settings["stacked_runs"] is True
+    monkeypatch.setattr(layers, "_STACK_IMAGES", False)
+    separate = layer_divergence(model, rgb, preprocess=PRE, compare="nv12", progress=False)
+    assert separate.settings["stacked_runs"] is False
+    assert same_divergence(stacked, separate)
+    assert stacked.row("logits").cosine < 1 - 1e-6  # the runs really differ: row 1 is not row 0
+
+
+def softmax_over_batch(axis: int) -> onnx.ModelProto:
+    nodes = [helper.make_node("Conv", ["image", "w"], ["c"], name="conv"),
+             helper.make_node("Softmax", ["c"], ["s"], axis=axis, name="softmax"),
+             helper.make_node("GlobalAveragePool", ["s"], ["logits"], name="pool")]
+    w = numpy_helper.from_array(np.full((4, 3, 1, 1), 0.01, np.float32), "w")
+    return make(nodes, [w], out_shape=["N", 4, 1, 1])
+
+
+@pytest.mark.parametrize(("model", "why"), [
+    (softmax_over_batch(0), "Softmax over axis 0 mixes the two images"),
+    (softmax_over_batch(-4), "a negative axis that is axis 0"),
+    (om.classifier(32, batch=1), "a static batch of 1"),
+])
+def test_graphs_that_mix_the_batch_are_run_one_image_at_a_time(model, why):
+    result = layer_divergence(model, photo(), preprocess=PRE, compare="nv12", progress=False)
+    assert result.settings["stacked_runs"] is False, why
+
+
+def test_softmax_over_channels_still_stacks_and_chunked_runs_do_not():
+    assert layer_divergence(softmax_over_batch(1), photo(), preprocess=PRE, progress=False).settings["stacked_runs"]
+    chunked = layer_divergence(om.classifier(32), photo(), preprocess=PRE, chunk_size=2, progress=False)
+    assert chunked.settings["stacked_runs"] is False
+
+
 def test_nv12_rows_equal_the_model_behind_the_inserted_nv12_node():
     # the NV12 variant keeps the float model's tensor names, so its tensors can be read directly
     model = om.classifier(32)
@@ -695,7 +730,7 @@ def exact_sums(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, float
 
 
 @pytest.mark.parametrize("case", ["near", "noisy", "orthogonal", "opposite", "tiny", "huge", "over-a-block"])
-def test_float64_sums_match_exact_sums(case, monkeypatch):
+def test_sums_match_exact_sums(case, monkeypatch):
     rng = np.random.default_rng(3)
     n = 5000
     a = (rng.standard_normal(n) * 3 + 1).astype(np.float32)
@@ -708,13 +743,33 @@ def test_float64_sums_match_exact_sums(case, monkeypatch):
         monkeypatch.setattr(layers, "_BLOCK", 1024)  # 5 blocks, the last one partial
     dot, aa, bb, dd = layers._sums(a.reshape(1, 50, 100), b.reshape(1, 50, 100))
     ex_dot, ex_aa, ex_bb, ex_dd = exact_sums(a, b)
-    assert aa == pytest.approx(ex_aa, rel=1e-13) and bb == pytest.approx(ex_bb, rel=1e-13)
-    assert dd == pytest.approx(ex_dd, rel=1e-13)
-    # the cosine is what the dot product feeds: within 1e-12 of the exact one, and 1 - cosine close too
-    cosine = layers._pair_metrics(a, b)[0]
+    # float32 tensors are summed in float32: a few 1e-7 relative (float32's epsilon is 1.2e-7)
+    assert aa == pytest.approx(ex_aa, rel=1e-6) and bb == pytest.approx(ex_bb, rel=1e-6)
+    assert dd == pytest.approx(ex_dd, rel=1e-6)
+    # 1 - cosine, what matters near 1, keeps that relative accuracy: the norms' errors cancel to first order
+    cosine, rel, snr, _ = layers._pair_metrics(a, b)
     exact = ex_dot / math.sqrt(ex_aa * ex_bb)
-    assert abs(cosine - exact) < 1e-12
-    assert abs((1 - cosine) - (1 - exact)) <= 1e-6 * (1 - exact) + 1e-15
+    assert abs((1 - cosine) - (1 - exact)) <= 2e-6 * (1 - exact) + 1e-15
+    assert rel == pytest.approx(math.sqrt(ex_dd / ex_aa), rel=1e-6)
+
+
+def test_float32_overflow_is_summed_again_in_float64():
+    a = np.full(1000, 1e20, np.float32)  # squares overflow float32, not float64
+    b = a * np.float32(1 + 1e-3)
+    dot, aa, bb, dd = layers._sums(a, b)
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    assert aa == pytest.approx(x @ x, rel=1e-12) and dd == pytest.approx((y - x) @ (y - x), rel=1e-12)
+    cosine, rel, snr, flags = layers._pair_metrics(a, b)
+    assert not flags and cosine == pytest.approx(1.0) and rel == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_float16_tensors_are_widened_before_summing():
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(3000).astype(np.float16)
+    b = (a.astype(np.float32) + np.float32(0.01) * rng.standard_normal(3000).astype(np.float32)).astype(np.float16)
+    _, aa, bb, dd = layers._sums(a, b)
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    assert aa == pytest.approx(x @ x, rel=1e-6) and dd == pytest.approx((y - x) @ (y - x), rel=1e-6)
 
 
 def test_one_sided_zero_norms_are_flagged():
