@@ -16,6 +16,7 @@ from fractions import Fraction
 import cv2
 import numpy as np
 import pytest
+from forum_recipe import forum_rgb_to_nv12
 from PIL import Image
 
 import nv12kit
@@ -91,21 +92,6 @@ def flat_444(img: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------
 # the references, each written from its source and nothing else
 # ----------------------------------------------------------------------------
-def forum_rgb_to_nv12(img: Image.Image) -> tuple[np.ndarray, np.ndarray]:
-    """The forum recipe, as posted: Pillow YCbCr, U/V resized to half, interleaved in a Python loop."""
-    w, h = img.size
-    ycbcr = img.convert('YCbCr')
-    y, u, v = ycbcr.split()
-    u = u.resize((w // 2, h // 2))
-    v = v.resize((w // 2, h // 2))
-    y, u, v = np.array(y), np.array(u), np.array(v)
-    uv = np.zeros((u.shape[0], 2 * u.shape[1]), dtype=np.uint8)
-    for i in range(u.shape[1]):
-        uv[:, 2 * i] = u[:, i]
-        uv[:, 2 * i + 1] = v[:, i]
-    return y, uv
-
-
 def ref_pil(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y, uv = forum_rgb_to_nv12(Image.fromarray(rgb))
     return y, uv.reshape(uv.shape[0], -1, 2)

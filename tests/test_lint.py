@@ -16,6 +16,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from forum_recipe import forum_rgb_to_nv12
 from onnx import TensorProto, helper
 from PIL import Image
 
@@ -56,21 +57,6 @@ def coffee() -> np.ndarray:
 @pytest.fixture(scope="module")
 def astronaut() -> np.ndarray:
     return nv12kit.load_image(photo_path("astronaut"))
-
-
-def forum_rgb_to_nv12(img: Image.Image) -> tuple[np.ndarray, np.ndarray]:
-    """The forum recipe as posted: Pillow YCbCr, U/V resized to half, interleaved in a Python loop."""
-    w, h = img.size
-    ycbcr = img.convert("YCbCr")
-    y, u, v = ycbcr.split()
-    u = u.resize((w // 2, h // 2))
-    v = v.resize((w // 2, h // 2))
-    y, u, v = np.array(y), np.array(u), np.array(v)
-    uv = np.zeros((u.shape[0], 2 * u.shape[1]), dtype=np.uint8)
-    for i in range(u.shape[1]):
-        uv[:, 2 * i] = u[:, i]
-        uv[:, 2 * i + 1] = v[:, i]
-    return y, uv
 
 
 def forum_with_opencv_i420(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,6 +24,7 @@ import itertools
 
 import numpy as np
 import pytest
+from forum_recipe import forum_rgb_to_nv12
 from PIL import Image
 
 import nv12kit
@@ -171,14 +172,6 @@ def test_full_battery_every_pair_on_every_image(images):
 # ----------------------------------------------------------------------------
 # correct converters are never flagged
 # ----------------------------------------------------------------------------
-def _forum_recipe(img: Image.Image) -> tuple[np.ndarray, np.ndarray]:
-    w, h = img.size
-    y, u, v = img.convert("YCbCr").split()
-    u, v = u.resize((w // 2, h // 2)), v.resize((w // 2, h // 2))
-    uv = np.stack([np.array(u), np.array(v)], axis=-1).reshape(h // 2, w)
-    return np.array(y), uv
-
-
 def _numpy_truncating(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A hand-written float32 converter: truncated Y, chroma averaged per 2x2 block."""
     r, g, b = (rgb[..., i].astype(np.float32) for i in range(3))
@@ -196,7 +189,7 @@ def test_correct_converters_of_every_kind_are_never_flagged(images):
         "horizon": lambda rgb: nv12kit.rgb_to_nv12(rgb, convention="horizon"),
         "bt601-full": lambda rgb: nv12kit.rgb_to_nv12(rgb, convention="bt601-full"),
         "libyuv-jpeg": lambda rgb: nv12kit.rgb_to_nv12(rgb, convention="libyuv-jpeg"),
-        "forum": lambda rgb: _forum_recipe(Image.fromarray(rgb)),
+        "forum": lambda rgb: forum_rgb_to_nv12(Image.fromarray(rgb)),
         "numpy": _numpy_truncating,
     }
     flagged = []
