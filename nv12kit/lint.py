@@ -85,6 +85,7 @@ from .data import photo_path
 from .errors import InputError
 from .images import crop_to_even, load_image, pad_to_even, resize_to
 from .preprocess import NODE_MODES
+from .preprocess import _three as _preprocess_three  # lint also accepts None
 from .yuv import NV12Frame, _size_message
 
 __all__ = [
@@ -2311,17 +2312,8 @@ def _odd_size_note(fn: Callable[..., Any], style: dict[str, Any], order: str) ->
 # public: lint_node
 # ============================================================================
 def _three(value: Any, name: str) -> tuple[float, float, float] | None:
-    if value is None:
-        return None
-    try:
-        arr = np.asarray(value, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name} must be a number or 3 numbers, got {value!r}") from exc
-    if arr.size == 1:
-        arr = np.repeat(arr, 3)
-    if arr.size != 3 or not np.all(np.isfinite(arr)):
-        raise InputError(f"{name} must be a finite number or 3 finite numbers, got {value!r}")
-    return tuple(float(v) for v in arr)  # type: ignore[return-value]
+    """None, or a scalar or 3 finite numbers as 3 floats (Preprocess's own check)."""
+    return None if value is None else _preprocess_three(value, name)
 
 
 def _num(v: float) -> str:
