@@ -1,4 +1,4 @@
-"""Atomic file writes.
+"""Atomic file writes, and values made fit for JSON.
 
 Every file nv12kit writes goes through this module, so a crash or an
 exception half way through a write never leaves a truncated file behind and
@@ -10,11 +10,15 @@ the target with :func:`os.replace` (atomic on POSIX and Windows).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import pathlib
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
 
 from .errors import InputError
 
@@ -220,3 +224,23 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[pathlib.Path]:
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+def jsonable(value: Any) -> Any:
+    """Replace what JSON cannot hold (NaN, inf, numpy scalars and arrays, tuples, objects) by plain values.
+
+    Non-finite floats become None, so ``json.dumps(..., allow_nan=False)`` always succeeds.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)

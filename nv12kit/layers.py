@@ -59,7 +59,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ._io import atomic_write
+from ._io import atomic_write, jsonable
 from .conventions import Convention, get_convention
 from .convert import nv12_to_rgb, rgb_to_nv12
 from .errors import InputError, ModelError, NV12KitError
@@ -387,7 +387,7 @@ class LayerDivergence:
             "version": 1,
             "compare": self.compare,
             "label": self.label,
-            "settings": _jsonable(dict(self.settings)),
+            "settings": jsonable(dict(self.settings)),
             "notes": list(self.notes),
             "culprits": [row.output for row in self.culprits(5)],
             "rows": [row.to_dict() for row in self.rows],
@@ -443,20 +443,6 @@ def _from_json(value: Any, *, inf: bool = False) -> float:
     if value is None:
         return math.inf if inf else math.nan
     return float(value)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return _finite_or_none(float(value))
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    return str(value)
 
 
 def _fmt(value: float, spec: str) -> str:

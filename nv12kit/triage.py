@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._io import atomic_write, jsonable
 from .errors import InputError, ModelError
 from .metrics import Comparison, compare
 from .noise import NoiseStudy, noise_study, prepare_image
@@ -280,7 +281,7 @@ class TriageReport:
             "worst_image": self.images[self.worst].name if self.images else None,
             "images": [r.to_dict() for r in self.images],
             "thresholds": self.thresholds.to_dict(),
-            "parameters": _jsonable(self.parameters),
+            "parameters": jsonable(self.parameters),
             "node_findings": [f.to_dict() for f in self.node_findings],
             "notes": list(self.notes),
             "versions": dict(self.versions),
@@ -290,14 +291,11 @@ class TriageReport:
 
     def to_json(self, path: str | os.PathLike[str]) -> pathlib.Path:
         """Write :meth:`to_dict` as JSON, atomically."""
-        from ._io import atomic_write
-
-        text = json.dumps(_jsonable(self.to_dict()), indent=2, allow_nan=False)
+        text = json.dumps(jsonable(self.to_dict()), indent=2, allow_nan=False)
         return atomic_write(path, text.encode("utf-8"))
 
     def to_html(self, path: str | os.PathLike[str], *, figures: bool = True) -> pathlib.Path:
         """Write a self-contained HTML report (inline PNG figures, no external resources), atomically."""
-        from ._io import atomic_write
         from .report import render_html
 
         return atomic_write(path, render_html(self, figures=figures).encode("utf-8"))
@@ -308,23 +306,6 @@ def _fmt(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.6f}"
-    return str(value)
-
-
-def _jsonable(value: Any) -> Any:
-    """Replace what JSON cannot hold (NaN, inf, numpy scalars, tuples, objects) by plain values."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
     return str(value)
 
 
