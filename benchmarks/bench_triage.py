@@ -50,7 +50,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import nv12kit
 import nv12kit.data
-from nv12kit.noise import _auto_batch, noise_study, trial_noise
+from nv12kit.noise import _auto_batch, noise_study, perturb_trial
 
 AMPLITUDES = (1.0, 2.0, 3.0)
 BATCHES = (1, 2, 4, 8, 16)
@@ -119,8 +119,7 @@ def study_inputs(rgb: np.ndarray, pre: nv12kit.Preprocess, trials: int, seed: in
     for amplitude in AMPLITUDES:
         for trial in range(trials):
             # noise_study's scheme: trial t's unit noise from default_rng((seed, t)), scaled to each amplitude
-            noise = trial_noise(rgb.shape[0], rgb.shape[1], amplitude, seed=seed, trial=trial)
-            tensors.append(pre.normalize_pixels(np.clip(noise + rgb, 0, 255)))
+            tensors.append(pre.normalize_pixels(perturb_trial(rgb, amplitude, seed=seed, trial=trial)))
     tensors.append(pre(nv12kit.nv12_to_rgb(nv12kit.rgb_to_nv12(rgb))))
     return np.concatenate(tensors)
 

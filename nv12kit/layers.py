@@ -64,6 +64,7 @@ from .conventions import Convention, get_convention
 from .convert import nv12_to_rgb, rgb_to_nv12
 from .errors import InputError, ModelError, NV12KitError
 from .model import ImageInputSpec, _external_locations, graph_inputs, load_model
+from .noise import perturb_trial
 from .preprocess import Preprocess
 
 __all__ = [
@@ -1124,15 +1125,6 @@ def _check_int(value: Any, name: str, *, low: int, high: int | None = None) -> i
     return int(value)
 
 
-def _noisy_image(rgb: np.ndarray, amplitude: float, seed: int, trial: int) -> np.ndarray:
-    """Trial ``trial`` of the triage's noise studies (real-valued, uniform on [-a, a), clipped), in pixel values."""
-    from .noise import trial_noise
-
-    noisy = trial_noise(rgb.shape[0], rgb.shape[1], amplitude, distribution="symmetric", seed=seed, trial=trial)
-    noisy += rgb
-    return np.clip(noisy, 0.0, 255.0, out=noisy)
-
-
 def _normalise(preprocess: Preprocess, pixels: np.ndarray) -> np.ndarray:
     """``preprocess(pixels)`` (uint8) or ``preprocess.normalize_pixels(pixels)`` (floats), bit for bit.
 
@@ -1642,7 +1634,7 @@ def layer_divergence(
         label = f"nv12 ({conv.name})"
         settings["convention"] = conv.name
     elif compare == "noise":
-        perturbed = [functools.partial(lambda t: feed(_noisy_image(rgb, amplitude, seed, t)), t)
+        perturbed = [functools.partial(lambda t: feed(perturb_trial(rgb, amplitude, seed=seed, trial=t)), t)
                      for t in range(trials)]
         label = f"noise ±{amplitude} (mean of {trials})"
         settings.update(amplitude=amplitude, trials=trials, seed=seed, distribution="symmetric")

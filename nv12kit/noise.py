@@ -24,8 +24,8 @@ import numpy as np
 from .errors import InputError
 from .preprocess import Preprocess
 
-__all__ = ["DISTRIBUTIONS", "unit_noise", "draw_noise", "trial_noise", "perturb", "NoiseStudy", "noise_study",
-           "prepare_image"]
+__all__ = ["DISTRIBUTIONS", "unit_noise", "draw_noise", "trial_noise", "perturb", "perturb_trial", "NoiseStudy",
+           "noise_study", "prepare_image"]
 
 #: ``symmetric``: uniform on [-a, a]; ``uniform_0_a``: the forum's uniform [0, a); ``gaussian``: sigma = a.
 DISTRIBUTIONS = ("symmetric", "uniform_0_a", "gaussian")
@@ -145,6 +145,18 @@ def perturb(rgb: np.ndarray, amplitude: float, *, distribution: str = "symmetric
     rng = rng if rng is not None else np.random.default_rng()
     noisy = draw_noise(np.shape(rgb), amplitude, distribution, rng)
     noisy += np.asarray(rgb, np.float32)
+    return np.clip(noisy, 0.0, 255.0, out=noisy)
+
+
+def perturb_trial(rgb: np.ndarray, amplitude: float, *, distribution: str = "symmetric", seed: int = 0,
+                  trial: int = 0) -> np.ndarray:
+    """The pixels of trial ``trial`` of :func:`noise_study`: ``clip(rgb + trial_noise(...), 0, 255)``, float32.
+
+    Feed the result to :meth:`Preprocess.normalize_pixels`. The study itself
+    builds the same tensors in normalised space (equal to float32 rounding).
+    """
+    noisy = trial_noise(rgb.shape[0], rgb.shape[1], amplitude, distribution=distribution, seed=seed, trial=trial)
+    noisy += rgb
     return np.clip(noisy, 0.0, 255.0, out=noisy)
 
 

@@ -60,7 +60,7 @@ from . import plots
 from .conventions import CONVENTIONS, Convention, get_convention
 from .convert import nv12_to_rgb, rgb_to_nv12
 from .errors import InputError, ModelError, NV12KitError
-from .noise import DISTRIBUTIONS, NoiseStudy, noise_study, prepare_image, trial_noise
+from .noise import DISTRIBUTIONS, NoiseStudy, noise_study, perturb_trial, prepare_image
 from .preprocess import Preprocess
 from .roundtrip import image_error
 from .yuv import NV12Frame
@@ -924,9 +924,7 @@ class NoiseSession:
         """The outputs of the first noise trial at ``amplitude`` (the same noise as the study's trial 1)."""
         key = (distribution, float(amplitude))
         if key not in self._noisy:
-            height, width = self.rgb.shape[:2]
-            noisy = trial_noise(height, width, amplitude, distribution=distribution, seed=self.seed, trial=0)
-            noisy = np.clip(noisy + self.rgb, 0.0, 255.0)
+            noisy = perturb_trial(self.rgb, amplitude, distribution=distribution, seed=self.seed, trial=0)
             self._noisy[key] = self.runner.run({self.spec.name: self.preprocess.normalize_pixels(noisy)})
         return self._noisy[key]
 

@@ -378,6 +378,15 @@ def test_trial_noise_is_common_across_amplitudes_and_differs_across_trials():
     assert not np.array_equal(nv12kit.noise.trial_noise(8, 8, 1.0, seed=3, trial=1), one)
 
 
+def test_perturb_trial_is_the_trial_noise_added_and_clipped_in_pixel_space():
+    rgb = np.random.default_rng(2).integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    rgb[0] = 255
+    noise = draw_noise((3, 6, 8), 3.0, "symmetric", np.random.default_rng((4, 9))).transpose(1, 2, 0)
+    got = nv12kit.noise.perturb_trial(rgb, 3.0, seed=4, trial=9)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.clip(rgb + noise, 0, 255))
+
+
 TENSOR_CASES = [
     Preprocess(mean=MEAN, std=STD),
     Preprocess(mean=MEAN, std=STD, order="bgr"),
