@@ -620,6 +620,7 @@ class _Graph:
         self.labels = [node.name or f"{node.op_type}_{i}" for node, i in zip(self.nodes, order)]
         self.producer = {name: pos for pos, node in enumerate(self.nodes) for name in node.output if name}
         self.types = _infer_types(model)
+        self._nodes_keep_batch: dict[str, bool] = {}
 
     def _topological(self, nodes: list[onnx.NodeProto], uses: list[list[str]],
                      producer_of: dict[str, int]) -> list[int]:
@@ -669,13 +670,13 @@ class _Graph:
             dims = _dims(self.types.get(name))
             if not dims or dims[0] != symbol or symbol in dims[1:]:
                 return False
-        for node in self.nodes:
-            carries = [name for name in node.input if name and _batch_symbol(self.types.get(name)) == symbol]
-            if not carries:
-                continue  # e.g. arithmetic on a shape vector
-            if _subgraphs(node) or node.op_type in _BATCH_UNSAFE_OPS or self._works_on_axis_zero(node):
-                return False
-        return True
+        if image not in self._nodes_keep_batch:  # the same for every call on this model: computed once
+            self._nodes_keep_batch[image] = not any(
+                _subgraphs(node) or node.op_type in _BATCH_UNSAFE_OPS or self._works_on_axis_zero(node)
+                for node in self.nodes
+                if any(name and _batch_symbol(self.types.get(name)) == symbol for name in node.input)
+            )  # nodes reading no batch-first tensor (e.g. arithmetic on a shape vector) cannot mix the images
+        return self._nodes_keep_batch[image]
 
     def _works_on_axis_zero(self, node: onnx.NodeProto) -> bool:
         rank = len(_dims(self.types.get(node.input[0])) or ()) if node.input and node.input[0] else 0
@@ -1725,7 +1726,6 @@ def layer_divergence(
                     accumulators[name].add(reference[name], test_value, scratch)
             del outputs
         del reference
-        split = {}
         for s in streams:
             s.close(k)
 
