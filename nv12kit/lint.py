@@ -85,7 +85,7 @@ from .data import photo_path
 from .errors import InputError
 from .images import crop_to_even, load_image, pad_to_even, resize_to
 from .preprocess import NODE_MODES
-from .preprocess import _three as _preprocess_three  # lint also accepts None
+from .preprocess import per_channel  # lint also accepts None
 from .yuv import NV12Frame, _size_message
 
 __all__ = [
@@ -2313,7 +2313,7 @@ def _odd_size_note(fn: Callable[..., Any], style: dict[str, Any], order: str) ->
 # ============================================================================
 def _three(value: Any, name: str) -> tuple[float, float, float] | None:
     """None, or a scalar or 3 finite numbers as 3 floats (Preprocess's own check)."""
-    return None if value is None else _preprocess_three(value, name)
+    return None if value is None else per_channel(value, name)
 
 
 def _num(v: float) -> str:

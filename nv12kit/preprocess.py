@@ -23,7 +23,7 @@ from PIL import Image
 from .conventions import get_convention
 from .errors import InputError, ModelError
 
-__all__ = ["Preprocess", "METADATA_KEY", "NODE_MODES"]
+__all__ = ["Preprocess", "METADATA_KEY", "NODE_MODES", "per_channel"]
 
 #: ``metadata_props`` key under which a model may carry its preprocessing as JSON.
 METADATA_KEY = "nv12kit.preprocess"
@@ -44,8 +44,26 @@ _LAYOUTS = ("NCHW", "NHWC")
 _RANGES = ("full", "video")
 
 
-def _three(value: Any, name: str) -> tuple[float, float, float]:
-    """A scalar or 3 finite numbers as a tuple of 3 floats."""
+def per_channel(value: Any, name: str) -> tuple[float, float, float]:
+    """A scalar or 3 finite numbers (one per channel) as a tuple of 3 floats.
+
+    Parameters
+    ----------
+    value : float or sequence of 3 floats
+        The per-channel value (a mean, a std); a scalar applies to all three.
+    name : str
+        The argument's name, for the error message.
+
+    Raises
+    ------
+    InputError
+        Not 1 or 3 finite numbers.
+
+    Examples
+    --------
+    >>> per_channel(0.5, "mean")
+    (0.5, 0.5, 0.5)
+    """
     try:
         values = np.asarray(value, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
@@ -109,8 +127,8 @@ class Preprocess:
     layout: Literal["NCHW", "NHWC"] = "NCHW"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mean", _three(self.mean, "mean"))
-        std = _three(self.std, "std")
+        object.__setattr__(self, "mean", per_channel(self.mean, "mean"))
+        std = per_channel(self.std, "std")
         if any(s == 0 for s in std):
             raise InputError(f"std must not contain 0 (it divides), got {std}")
         object.__setattr__(self, "std", std)
