@@ -52,11 +52,12 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+import warnings
 from types import MappingProxyType
 
 import numpy as np
 
-from .errors import ConventionError
+from .errors import ConventionError, InputError
 
 __all__ = [
     "Convention",
@@ -64,6 +65,8 @@ __all__ = [
     "MATRICES",
     "get_convention",
     "convention_names",
+    "RANGES",
+    "range_name",
 ]
 
 #: Luma weights (Kr, Kb) of each matrix; Kg = 1 - Kr - Kb.
@@ -75,12 +78,58 @@ MATRICES: Mapping[str, tuple[float, float]] = MappingProxyType(
     }
 )
 
-_RANGES = ("full", "limited")
+#: The one range vocabulary of the whole API: full (0-255) or limited (Y 16-235, chroma 16-240).
+RANGES: tuple[str, str] = ("full", "limited")
+_RANGES = RANGES
+# hbdk calls limited range "video" (the node modes ``yuvbt601video2rgb``...); accepted, deprecated.
+_RANGE_SYNONYMS = {"video": "limited"}
 _ARITHMETICS = ("float", "opencv", "libyuv", "pillow")
 _CHROMA_DOWN = ("topleft", "box", "bicubic")
 _CHROMA_UP = ("nearest", "bilinear")
 _ROUNDINGS = ("nearest", "floor", "truncate")
 _EVALUATIONS = ("exact", "float64")
+
+def range_name(value: object, *, name: str = "range") -> str:
+    """Check a range argument and return it in the API's one vocabulary.
+
+    Parameters
+    ----------
+    value : {"full", "limited"}
+        The range.  ``"video"`` (hbdk's word for limited range, as in the
+        node mode ``yuvbt601video2rgb``) is accepted for one release with a
+        :class:`DeprecationWarning`.
+    name : str, optional
+        The argument's name, for the messages.
+
+    Returns
+    -------
+    str
+        ``"full"`` or ``"limited"``.
+
+    Raises
+    ------
+    InputError
+        Anything else.
+
+    Examples
+    --------
+    >>> range_name("limited", name="chip_range")
+    'limited'
+    """
+    if isinstance(value, str) and value in _RANGE_SYNONYMS:
+        canonical = _RANGE_SYNONYMS[value]
+        warnings.warn(
+            f"{name}={value!r} is deprecated; say {name}={canonical!r} (one range vocabulary: 'full' or 'limited')",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return canonical
+    if not isinstance(value, str) or value not in RANGES:
+        raise InputError(
+            f"{name} must be 'full' (0-255) or 'limited' (Y 16-235, chroma 16-240; hbdk's 'video'), got {value!r}"
+        )
+    return value
+
 
 Matrix3 = tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]
 
