@@ -11,30 +11,73 @@ NV12Frame(4x4, Y mean 16.0, U mean 128.0, V mean 128.0)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+# Light and always needed: the conversions and their inputs (numpy and Pillow only).
 from .chart import test_chart
 from .conventions import CONVENTIONS, Convention, convention_names, get_convention
 from .convert import get_num_threads, nv12_to_rgb, rgb_to_nv12, set_num_threads, yuv444_to_rgb
 from .errors import ConventionError, InputError, ModelError, NV12KitError
-from .graph import (
-    NODE_MODES,
-    ModelVariants,
-    NV12Input,
-    build_variants,
-    insert_nv12_node,
-    merge_default_opsets,
-    nv12_inputs,
-    quantize,
-)
 from .images import crop_to_even, image_files, load_image, pad_to_even, resize_to
-from .layers import LayerDivergence, layer_divergence
-from .lint import ISSUE_IDS, Diagnosis, Hypothesis, NodeFinding, check_converter, diagnose, lint_node
 from .metrics import Comparison, compare
-from .model import ImageInputSpec, load_model, save_model
 from .noise import NoiseStudy, noise_study
 from .preprocess import Preprocess
-from .runtime import Runner
+
+# Eager although it is the procedure: importing the submodule nv12kit.triage later would rebind
+# the package attribute ``triage`` to the module, hiding the function. It needs numpy only.
 from .triage import Thresholds, TriageReport, triage
 from .yuv import LAYOUTS, NV12Frame, frame_nbytes, read_yuv, write_yuv
+
+# Everything that needs onnx or onnxruntime, and the linter, load on first use,
+# so `import nv12kit`, `nv12kit --help` and a plain conversion do not pay for it.
+_LAZY: dict[str, str] = {
+    "NODE_MODES": "preprocess",
+    "ModelVariants": "graph",
+    "NV12Input": "graph",
+    "build_variants": "graph",
+    "insert_nv12_node": "graph",
+    "merge_default_opsets": "graph",
+    "nv12_inputs": "graph",
+    "quantize": "graph",
+    "LayerDivergence": "layers",
+    "layer_divergence": "layers",
+    "ISSUE_IDS": "lint",
+    "Diagnosis": "lint",
+    "Hypothesis": "lint",
+    "NodeFinding": "lint",
+    "check_converter": "lint",
+    "diagnose": "lint",
+    "lint_node": "lint",
+    "ImageInputSpec": "model",
+    "load_model": "model",
+    "save_model": "model",
+    "Runner": "runtime",
+}
+
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
+    from .graph import ModelVariants, NV12Input, build_variants, insert_nv12_node, merge_default_opsets, nv12_inputs, quantize
+    from .layers import LayerDivergence, layer_divergence
+    from .lint import ISSUE_IDS, Diagnosis, Hypothesis, NodeFinding, check_converter, diagnose, lint_node
+    from .model import ImageInputSpec, load_model, save_model
+    from .preprocess import NODE_MODES
+    from .runtime import Runner
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nv12kit' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 
