@@ -15,7 +15,7 @@ from . import _kernels
 from ._kernels import get_num_threads, set_num_threads
 from .conventions import Convention, get_convention
 from .errors import InputError
-from .images import even_size_error_message, load_image
+from .images import check_uint8_image
 from .yuv import NV12Frame
 
 __all__ = ["rgb_to_nv12", "nv12_to_rgb", "yuv444_to_rgb", "as_rgb_array", "set_num_threads", "get_num_threads"]
@@ -35,45 +35,14 @@ def _check_order(order: str) -> tuple[int, int, int]:
 def as_rgb_array(image: object, *, name: str = "image") -> np.ndarray:
     """Validate an (H, W, 3) uint8 image with even sides; PIL images are loaded.
 
+    :func:`nv12kit.images.check_uint8_image` with ``even=True, pil=True``.
+
     Raises
     ------
     InputError
         For anything else, with the shape or dtype and the fix in the message.
     """
-    if isinstance(image, Image.Image):
-        image = load_image(image)
-    if not isinstance(image, np.ndarray):
-        raise InputError(
-            f"{name} must be an (H, W, 3) uint8 numpy array or a PIL image, got {type(image).__name__}; "
-            "load files with nv12kit.load_image(path)"
-        )
-    if image.dtype != np.uint8:
-        if np.issubdtype(image.dtype, np.floating):
-            hint = (
-                "floats are never rescaled silently: for 0-1 data use (x * 255).round().astype(np.uint8), "
-                "for 0-255 data use np.clip(x, 0, 255).round().astype(np.uint8)"
-            )
-        else:
-            hint = "convert it with np.clip(x, 0, 255).astype(np.uint8) if its values are 0-255"
-        raise InputError(f"{name} must have dtype uint8, got {image.dtype}; {hint}")
-    if image.ndim != 3 or image.shape[2] != 3:
-        if image.ndim == 3 and image.shape[0] == 3 and image.shape[2] != 3:
-            hint = "it looks channel-first (CHW): pass image.transpose(1, 2, 0)"
-        elif image.ndim == 3 and image.shape[2] == 4:
-            hint = "drop the alpha channel with image[..., :3]"
-        elif image.ndim == 2:
-            hint = "for greyscale use np.repeat(image[..., None], 3, axis=2)"
-        elif image.ndim == 4 and image.shape[0] == 1:
-            hint = "remove the batch axis with image[0]"
-        else:
-            hint = "expected (height, width, 3)"
-        raise InputError(f"{name} must have shape (H, W, 3), got {image.shape}; {hint}")
-    height, width = image.shape[:2]
-    if height == 0 or width == 0:
-        raise InputError(f"{name} is empty: shape {image.shape}")
-    if height % 2 or width % 2:
-        raise InputError(even_size_error_message(height, width))
-    return image
+    return check_uint8_image(image, name=name, even=True, pil=True)
 
 
 def _as_frame(frame: object) -> NV12Frame:

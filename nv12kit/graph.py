@@ -33,7 +33,7 @@ from onnx import TensorProto, helper, numpy_helper
 from .conventions import get_convention
 from .errors import InputError, ModelError
 from .model import ImageInputSpec, describe_inputs, graph_inputs, load_model
-from .preprocess import NODE_MODES, Preprocess
+from .preprocess import NODE_MODES, Preprocess, check_preprocess
 
 __all__ = [
     "NODE_MODES",
@@ -496,7 +496,7 @@ def quantize(
     nv12: bool = False,
     convention: Any = "horizon",
     input_name: str | None = None,
-    chip_range: Literal["full", "video"] = "full",
+    chip_range: Literal["full", "limited"] = "full",
     extra_inputs: Mapping[str, np.ndarray] | None = None,
     per_channel: bool = False,
     calibrate_method: Literal["minmax", "entropy", "percentile"] = "minmax",
@@ -527,7 +527,7 @@ def quantize(
         How calibration frames are encoded to NV12.
     input_name : str, optional
         The image input, if the model has several candidates.
-    chip_range : {"full", "video"}, optional
+    chip_range : {"full", "limited"}, optional
         Range of the node inserted when ``model`` is the float model.
     extra_inputs : mapping, optional
         Values for the model's other inputs, fed with every calibration frame.
@@ -555,8 +555,7 @@ def quantize(
     from .convert import rgb_to_nv12
     from .images import image_sources, load_image
 
-    if not isinstance(preprocess, Preprocess):
-        raise InputError(f"preprocess must be an nv12kit.Preprocess, got {type(preprocess).__name__}")
+    check_preprocess(preprocess)
     methods = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                "percentile": CalibrationMethod.Percentile}
     if calibrate_method not in methods:
@@ -698,7 +697,7 @@ def build_variants(
     calibration_images: Any = None,
     convention: Any = "horizon",
     input_name: str | None = None,
-    chip_range: Literal["full", "video"] = "full",
+    chip_range: Literal["full", "limited"] = "full",
     upsample: Literal["nearest", "bilinear"] = "nearest",
     per_channel: bool = False,
     progress: bool = True,
@@ -728,8 +727,7 @@ def build_variants(
     -------
     ModelVariants
     """
-    if not isinstance(preprocess, Preprocess):
-        raise InputError(f"preprocess must be an nv12kit.Preprocess, got {type(preprocess).__name__}")
+    check_preprocess(preprocess)
     feat = load_model(model)
     spec = ImageInputSpec.from_model(feat, input_name, layout=preprocess.layout)
     nv12 = insert_nv12_node(feat, input_name=spec.name, upsample=upsample,

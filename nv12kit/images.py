@@ -17,7 +17,7 @@ builds the one error message the package uses for them.
 from __future__ import annotations
 
 import os
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -34,6 +34,9 @@ __all__ = [
     "image_files",
     "image_sources",
     "IMAGE_SUFFIXES",
+    "check_uint8_image",
+    "uint8_dtype_fix",
+    "prepare_image",
 ]
 
 #: File suffixes :func:`image_files` treats as images (lower case).
@@ -347,28 +350,10 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
             f"got an empty array (shape {array.shape}); an image needs at least "
             "one pixel."
         )
-    kind = array.dtype.kind
-    if kind == "f":
-        raise InputError(
-            f"got a floating-point array ({_describe(array)}{_value_range(array)}); "
-            "floats are never rescaled silently because 0-1 and 0-255 data look "
-            "alike. " + _FLOAT_FIX
-        )
-    if array.dtype == np.uint16:
-        raise InputError(
-            f"got a uint16 array ({_describe(array)}{_value_range(array)}); "
-            "16-bit data need an explicit scale to 8 bits. " + _UINT16_FIX
-        )
-    if kind == "b":
-        raise InputError(
-            f"got a boolean array ({_describe(array)}); convert it with "
-            "`x.astype(np.uint8) * 255` if it is a black-and-white image."
-        )
     if array.dtype != np.uint8:
+        kind = {"f": "a floating-point array", "b": "a boolean array"}.get(array.dtype.kind, "an array")
         raise InputError(
-            f"got an array of {_describe(array)}{_value_range(array)}; "
-            "load_image needs uint8. If the values are 0-255 pixel values, use "
-            "`np.clip(x, 0, 255).astype(np.uint8)`."
+            f"got {kind} ({_describe(array)}{_value_range(array)}); load_image needs uint8: {uint8_dtype_fix(array)}"
         )
     shape = array.shape
     if array.ndim == 2:
@@ -488,26 +473,107 @@ def is_even_size(image: np.ndarray | Image.Image) -> bool:
     return height % 2 == 0 and width % 2 == 0
 
 
-def _check_uint8_image(image: object, func: str) -> np.ndarray:
-    """Validate a uint8 (H, W, 3) or (H, W) array for the helpers below."""
-    expected = "a uint8 array of shape (H, W, 3) or (H, W)"
+def uint8_dtype_fix(array: np.ndarray) -> str:
+    """How to turn an array of another dtype into uint8 pixels, without guessing its scale.
+
+    The one wording for every function that takes 8-bit pixels or planes:
+    floats are never rescaled silently (0-1 and 0-255 data look alike),
+    16-bit data need an explicit shift.
+
+    >>> "astype(np.uint8)" in uint8_dtype_fix(np.zeros(2, np.float32))
+    True
+    """
+    kind = array.dtype.kind
+    if kind == "f":
+        return "floats are not rescaled silently, because 0-1 and 0-255 data look alike. " + _FLOAT_FIX
+    if array.dtype == np.uint16:
+        return "16-bit data need an explicit scale to 8 bits. " + _UINT16_FIX
+    if kind == "b":
+        return "convert it with `x.astype(np.uint8) * 255` if it is a black-and-white image."
+    return "if the values are 0-255, use `np.clip(x, 0, 255).astype(np.uint8)` (larger values are not 8-bit data)."
+
+
+def check_uint8_image(
+    image: object,
+    *,
+    name: str = "image",
+    grey: bool = False,
+    batch: bool = False,
+    even: bool = False,
+    pil: bool = False,
+) -> np.ndarray:
+    """Check that ``image`` is uint8 pixels, channels last: the one validator every function taking pixels uses.
+
+    Nothing is converted: a wrong dtype or layout is refused with the shape,
+    the dtype and the fix in the message (:func:`load_image` converts).
+
+    Parameters
+    ----------
+    image : numpy.ndarray or PIL.Image.Image
+        ``(H, W, 3)`` uint8.
+    name : str, optional
+        What the messages call it (e.g. ``"pad_to_even's image"``).
+    grey : bool, optional
+        Also accept ``(H, W)``.
+    batch : bool, optional
+        Also accept ``(N, H, W, 3)``.
+    even : bool, optional
+        Require even height and width (NV12's 2x2 chroma blocks).
+    pil : bool, optional
+        Accept a PIL image, loaded with :func:`load_image`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``image`` itself (or the loaded PIL image); no copy is made.
+
+    Raises
+    ------
+    InputError
+        Anything else, with the fix in the message.
+
+    Examples
+    --------
+    >>> check_uint8_image(np.zeros((2, 4, 3), np.uint8), even=True).shape
+    (2, 4, 3)
+    """
+    shapes = ["(H, W, 3)"] + (["(H, W)"] if grey else []) + (["(N, H, W, 3)"] if batch else [])
+    expected = f"a uint8 numpy array of shape {' or '.join(shapes)}"
+    if pil and isinstance(image, Image.Image):
+        image = load_image(image)
     if not isinstance(image, np.ndarray):
-        hint = " Convert it with nv12kit.load_image first." if isinstance(
-            image, (Image.Image, str, os.PathLike)
-        ) else ""
-        raise InputError(f"{func} needs {expected}, got a {type(image).__name__}.{hint}")
+        how = "files" if pil else "PIL images and files"
+        raise InputError(
+            f"{name} must be {expected}, got a {type(image).__name__}; "
+            f"load {how} with nv12kit.load_image(path) first"
+        )
     if image.dtype != np.uint8:
         raise InputError(
-            f"{func} needs {expected}, got {_describe(image)}. Convert it with "
-            "nv12kit.load_image first (it explains how to convert other dtypes)."
+            f"{name} must have dtype uint8, got {_describe(image)}{_value_range(image)}; {uint8_dtype_fix(image)}"
         )
-    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
-        raise InputError(
-            f"{func} needs {expected}, got shape {image.shape}. Use "
-            "nv12kit.load_image to bring it to (H, W, 3)."
-        )
+    shape = image.shape
+    ok = (image.ndim == 3 and shape[2] == 3) or (grey and image.ndim == 2) or (
+        batch and image.ndim == 4 and shape[3] == 3)
+    if not ok:
+        if image.ndim == 3 and shape[0] in (1, 3) and shape[2] not in (1, 3):
+            hint = "it looks channel-first (CHW): pass image.transpose(1, 2, 0)"
+            if shape[2] == 4:
+                hint += "; if it is RGBA instead, drop the alpha channel with image[..., :3]"
+        elif image.ndim == 3 and shape[2] == 4:
+            hint = "drop the alpha channel with image[..., :3]"
+        elif image.ndim == 2 or (image.ndim == 3 and shape[2] == 1):
+            hint = "for greyscale use np.repeat(image[..., None], 3, axis=2), or nv12kit.load_image(image)"
+        elif image.ndim == 4 and shape[0] == 1:
+            hint = "remove the batch axis with image[0]"
+        else:
+            hint = "nv12kit.load_image brings images to (H, W, 3)"
+        raise InputError(f"{name} must have shape {' or '.join(shapes)}, got {shape}; {hint}")
     if image.size == 0:
-        raise InputError(f"{func} got an empty array of shape {image.shape}.")
+        raise InputError(f"{name} is empty: shape {shape}")
+    if even:
+        height, width = shape[-3:-1] if image.ndim >= 3 else shape
+        if height % 2 or width % 2:
+            raise InputError(even_size_error_message(height, width))
     return image
 
 
@@ -560,7 +626,7 @@ def pad_to_even(
            [6, 7, 8, 8],
            [6, 7, 8, 8]], dtype=uint8)
     """
-    array = _check_uint8_image(image, "pad_to_even")
+    array = check_uint8_image(image, name="pad_to_even's image", grey=True)
     if not isinstance(mode, str) or mode not in _PAD_MODES:
         raise InputError(
             f"pad_to_even mode must be one of {sorted(_PAD_MODES)}, got {mode!r}."
@@ -610,7 +676,7 @@ def crop_to_even(image: np.ndarray) -> np.ndarray:
     >>> crop_to_even(np.zeros((481, 641, 3), np.uint8)).shape
     (480, 640, 3)
     """
-    array = _check_uint8_image(image, "crop_to_even")
+    array = check_uint8_image(image, name="crop_to_even's image", grey=True)
     height, width = array.shape[:2]
     if height == 1 or width == 1:
         raise InputError(
@@ -679,7 +745,7 @@ def resize_to(
     >>> resize_to(np.zeros((480, 640, 3), np.uint8), 224, 224).shape
     (224, 224, 3)
     """
-    array = _check_uint8_image(image, "resize_to")
+    array = check_uint8_image(image, name="resize_to's image", grey=True)
     height = _check_size(height, "height")
     width = _check_size(width, "width")
     key = resample.lower() if isinstance(resample, str) else None
@@ -761,3 +827,42 @@ def image_sources(images: object, *, name: str = "images", hint: str = "give at 
     if not items:
         raise InputError(f"{name} is empty; {hint}")
     return items
+
+
+def prepare_image(
+    image: Any, size: tuple[int, int] | None, *, even: bool = True
+) -> tuple[np.ndarray, list[str], tuple[int, int]]:
+    """Load an image and fit it to the model: resized to a static size, else cropped to even sides.
+
+    The one place that decides what the model sees; the notes that say what
+    was done (for the terminal and the report) come with it.
+
+    Parameters
+    ----------
+    image : path, PIL image or array
+        Anything :func:`load_image` takes.
+    size : (int, int) or None
+        The model's static height and width; ``None`` for a dynamic size.
+    even : bool, optional
+        Crop a dynamic-size image to even sides (NV12 needs them).
+
+    Returns
+    -------
+    rgb : numpy.ndarray
+        (H, W, 3) uint8 at the model's size.
+    notes : list of str
+        What was done to it, for reports.
+    original_shape : (int, int)
+        Height and width as loaded.
+    """
+    rgb = load_image(image)
+    original = (int(rgb.shape[0]), int(rgb.shape[1]))
+    notes = []
+    if size is not None and rgb.shape[:2] != tuple(size):
+        notes.append(f"image resized from {rgb.shape[0]}x{rgb.shape[1]} to the model's {size[0]}x{size[1]} "
+                     "(bilinear, Pillow)")
+        rgb = resize_to(rgb, size[0], size[1])
+    elif size is None and even and (rgb.shape[0] % 2 or rgb.shape[1] % 2):
+        notes.append(f"image cropped from {rgb.shape[0]}x{rgb.shape[1]} to even sides for NV12")
+        rgb = crop_to_even(rgb)
+    return rgb, notes, original

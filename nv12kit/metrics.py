@@ -29,6 +29,7 @@ import numpy as np
 from .errors import InputError
 
 __all__ = [
+    "is_logits",
     "cosine",
     "mean_abs_error",
     "relative_l2",
@@ -176,9 +177,20 @@ def topk_agreement(a: Any, b: Any, *, k: int = 1) -> float:
 # ----------------------------------------------------------------------------
 # comparing whole outputs
 # ----------------------------------------------------------------------------
-def _is_logits(shape: tuple[int, ...]) -> bool:
-    """[N, C] or [C] with C >= 2: classification scores."""
-    return (len(shape) == 2 and shape[1] >= 2) or (len(shape) == 1 and shape[0] >= 2)
+def is_logits(shape: tuple[int, ...], *, batched: bool) -> bool:
+    """Whether an output of this shape holds classification scores (so top-1/top-5 make sense).
+
+    ``[N, C]`` with C >= 2 always does.  A 1-D ``[C]`` does only when the
+    output may lack the batch axis (``batched=False``, e.g. dumped outputs
+    given to :func:`compare`); when the first axis is known to be the batch
+    (``batched=True``, a runtime's outputs) ``[N]`` is one score per image.
+
+    >>> is_logits((1, 1000), batched=True), is_logits((1000,), batched=False), is_logits((4,), batched=True)
+    (True, True, False)
+    """
+    if len(shape) == 2:
+        return shape[1] >= 2
+    return not batched and len(shape) == 1 and shape[0] >= 2
 
 
 def _is_dense(shape: tuple[int, ...]) -> bool:
@@ -266,7 +278,7 @@ def compare_arrays(a: Any, b: Any, *, name: str = "output") -> OutputComparison:
         result.snr_db = snr_db(x, y)
     if not zero_a and not zero_b:
         result.cosine = cosine(x, y)
-    if _is_logits(shape):
+    if is_logits(shape, batched=False):
         result.top1 = topk_agreement(np.reshape(x, shape), np.reshape(y, shape), k=1)
         classes = shape[-1]
         if classes > 5:

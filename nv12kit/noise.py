@@ -21,14 +21,27 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._util import progress as progress_bar
 from .errors import InputError
-from .preprocess import Preprocess
+from .images import prepare_image
+from .metrics import is_logits
+from .preprocess import Preprocess, check_preprocess
 
 __all__ = ["DISTRIBUTIONS", "unit_noise", "draw_noise", "trial_noise", "perturb", "perturb_trial", "NoiseStudy",
-           "noise_study", "prepare_image"]
+           "noise_study", "noise_label"]
 
 #: ``symmetric``: uniform on [-a, a]; ``uniform_0_a``: the forum's uniform [0, a); ``gaussian``: sigma = a.
 DISTRIBUTIONS = ("symmetric", "uniform_0_a", "gaussian")
+
+
+def noise_label(distribution: str, amplitude: float) -> str:
+    """How reports, figures and widgets name a noise level.
+
+    >>> noise_label("symmetric", 2), noise_label("uniform_0_a", 3), noise_label("gaussian", 1.5)
+    ('±2', 'U[0,3)', 'σ=1.5')
+    """
+    text = f"{amplitude:g}"
+    return {"symmetric": f"±{text}", "uniform_0_a": f"U[0,{text})", "gaussian": f"σ={text}"}.get(distribution, text)
 
 # Noisy float32 batches are bounded to about this many bytes, whatever the image size.
 _BATCH_BYTES = 48 * 2**20
@@ -194,10 +207,6 @@ def _top1(logits: np.ndarray) -> np.ndarray:
     return np.argmax(logits.reshape(logits.shape[0], -1), axis=1)
 
 
-def _is_logits(shape: tuple[int, ...]) -> bool:
-    return len(shape) == 2 and shape[1] >= 2
-
-
 @dataclass
 class NoiseStudy:
     """Cosines of a model's outputs under pixel noise, per amplitude, and under NV12 round trips.
@@ -276,8 +285,7 @@ class NoiseStudy:
         return rows
 
     def _label(self, a: float) -> str:
-        text = f"{a:g}"
-        return {"symmetric": f"±{text}", "uniform_0_a": f"U[0,{text})", "gaussian": f"σ={text}"}[self.distribution]
+        return noise_label(self.distribution, a)
 
     def table(self) -> str:
         """The rows as aligned text."""
@@ -374,35 +382,6 @@ def _image_input(runner: Any, preprocess: Preprocess, input_name: str | None) ->
     return name, (h, w) if isinstance(h, int) and isinstance(w, int) else None
 
 
-def prepare_image(
-    image: Any, size: tuple[int, int] | None, *, even: bool = True
-) -> tuple[np.ndarray, list[str], tuple[int, int]]:
-    """Load an image and fit it to the model: resized to a static size, else cropped to even sides.
-
-    Returns
-    -------
-    rgb : numpy.ndarray
-        (H, W, 3) uint8 at the model's size.
-    notes : list of str
-        What was done to it, for reports.
-    original_shape : (int, int)
-        Height and width as loaded.
-    """
-    from .images import crop_to_even, load_image, resize_to
-
-    rgb = load_image(image)
-    original = (int(rgb.shape[0]), int(rgb.shape[1]))
-    notes = []
-    if size is not None and rgb.shape[:2] != tuple(size):
-        notes.append(f"image resized from {rgb.shape[0]}x{rgb.shape[1]} to the model's {size[0]}x{size[1]} "
-                     "(bilinear, Pillow)")
-        rgb = resize_to(rgb, size[0], size[1])
-    elif size is None and even and (rgb.shape[0] % 2 or rgb.shape[1] % 2):
-        notes.append(f"image cropped from {rgb.shape[0]}x{rgb.shape[1]} to even sides for NV12")
-        rgb = crop_to_even(rgb)
-    return rgb, notes, original
-
-
 def _auto_batch(runner: Any, name: str, pixels: int, batch_size: int | str) -> int:
     if batch_size != "auto":
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -413,17 +392,6 @@ def _auto_batch(runner: Any, name: str, pixels: int, batch_size: int | str) -> i
     by_memory = max(1, _BATCH_BYTES // max(1, pixels * 3 * 4))
     # a static batch is filled exactly (the runner would pad a smaller one)
     return int(min(runner.batch_size if static else min(runner.batch_size, _DYNAMIC_BATCH), by_memory))
-
-
-def _progress(total: int, enabled: bool, desc: str) -> Any:
-    if enabled:
-        try:
-            from tqdm.auto import tqdm
-
-            return tqdm(total=total, desc=desc, leave=False)
-        except ImportError:
-            pass
-    return None
 
 
 class _NoisyTensors:
@@ -454,13 +422,10 @@ class _NoisyTensors:
         shape = (3, self.height, self.width) if self.channels_first else (self.height, self.width, 3)
         self.out = np.empty((batch, *shape), np.float32)
         self.clean = (preprocess(rgb) if clean is None else clean)[0]
-        bounds = preprocess.normalize_pixels(np.array([[[0.0] * 3, [255.0] * 3]], np.float32))[0]
-        bounds = bounds.reshape(3, 2) if self.channels_first else bounds.reshape(2, 3).T
         per_channel = (3, 1, 1) if self.channels_first else (1, 1, 3)
-        self.low = bounds.min(axis=1).reshape(per_channel)
-        self.high = bounds.max(axis=1).reshape(per_channel)
-        # d tensor / d pixel, per tensor channel
-        self.slope = (1.0 / (float(preprocess.divisor) * np.asarray(preprocess.std, np.float64))).reshape(per_channel)
+        low, high = preprocess.tensor_bounds()
+        self.low, self.high = low.reshape(per_channel), high.reshape(per_channel)
+        self.slope = preprocess.pixel_gain().reshape(per_channel)  # d tensor / d pixel
         self.constants: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
     def draw(self, first: int, count: int) -> None:
@@ -573,8 +538,7 @@ def noise_study(
     from .runtime import Runner
 
     start = time.perf_counter()
-    if not isinstance(preprocess, Preprocess):
-        raise InputError(f"preprocess must be an nv12kit.Preprocess, got {type(preprocess).__name__}")
+    check_preprocess(preprocess)
     levels = _check_amplitudes(amplitudes)
     if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 1:
         raise InputError(f"trials must be a positive integer, got {trials!r}")
@@ -626,11 +590,11 @@ def noise_study(
 
     per_output: dict[str, dict[float, np.ndarray]] = {o: {} for o in outputs}
     top1: dict[float, float] = {}
-    logits = {o for o in outputs if _is_logits(clean[o].shape)}
+    logits = {o for o in outputs if is_logits(clean[o].shape, batched=True)}
     clean_top1 = {o: _top1(clean[o])[0] for o in logits}
     found: dict[float, dict[str, list[np.ndarray]]] = {a: {o: [] for o in outputs} for a in levels}
     kept: dict[float, list[np.ndarray]] = {a: [] for a in levels}
-    bar = _progress(len(levels) * int(trials), progress, "noise trials")
+    bar = progress_bar(total=len(levels) * int(trials), desc="noise trials", unit="trial", enabled=progress)
     try:
         for index, (_, count, amplitude) in enumerate(jobs):
             result = forward(prepare(index))
@@ -638,16 +602,14 @@ def noise_study(
                 found[amplitude][o].append(_cosines(clean[o], result[o]))
             if primary in logits:
                 kept[amplitude].append(_top1(result[primary]) == clean_top1[primary])
-            if bar is not None:
-                bar.update(count)
+            bar.update(count)
         for amplitude in levels:
             for o in outputs:
                 per_output[o][amplitude] = np.concatenate(found[amplitude][o])
             if kept[amplitude]:
                 top1[amplitude] = float(np.concatenate(kept[amplitude]).mean())
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     bad = [o for o in outputs for a, v in per_output[o].items() if np.isnan(v).any()]
     if bad:
         notes.append(f"outputs {sorted(set(bad))} had NaN/Inf or zero-norm results under noise; those trials "

@@ -38,7 +38,7 @@ from ._io import atomic_write, jsonable
 from .errors import InputError, ModelError
 from .metrics import Comparison, compare
 from .noise import NoiseStudy, noise_study, prepare_image
-from .preprocess import Preprocess
+from .preprocess import Preprocess, check_preprocess
 
 __all__ = ["VERDICTS", "Thresholds", "Verdict", "ImageResult", "TriageReport", "triage"]
 
@@ -478,7 +478,7 @@ def triage(
     seed: int = 0,
     input_name: str | None = None,
     output: str | None = None,
-    chip_range: Literal["full", "video"] = "full",
+    chip_range: Literal["full", "limited"] = "full",
     size: tuple[int, int] | None = None,
     model_label: str | None = None,
     layers: bool = True,
@@ -521,7 +521,7 @@ def triage(
         amplitudes are always included.
     input_name, output : str, optional
         The image input and the output the verdict is about (the first).
-    chip_range : {"full", "video"}, optional
+    chip_range : {"full", "limited"}, optional
         Range of the node nv12kit builds when ``node_settings`` has none.
     size : (int, int), optional
         Height and width to resize frames to, for models with a dynamic
@@ -563,8 +563,7 @@ def triage(
     source = load_model(model)
     if preprocess is None:
         preprocess = Preprocess.from_model(source)
-    elif not isinstance(preprocess, Preprocess):
-        raise InputError(f"preprocess must be an nv12kit.Preprocess, got {type(preprocess).__name__}")
+    check_preprocess(preprocess)
     spec = ImageInputSpec.from_model(source, input_name, layout=preprocess.layout)
     target = spec.static_size
     if size is not None:

@@ -29,6 +29,7 @@ import numpy as np
 
 from ._io import atomic_write
 from .errors import InputError
+from .images import uint8_dtype_fix
 
 __all__ = [
     "LAYOUTS",
@@ -122,21 +123,6 @@ def _check_geometry(
     return w, h, lay, s
 
 
-def _plane_dtype_fix(arr: np.ndarray) -> str:
-    kind = arr.dtype.kind
-    if kind == "f":
-        return (
-            "floats are not rescaled: use np.clip(x, 0, 255).round().astype(np.uint8) "
-            "if the values are already 0-255 (multiply 0-1 values by 255 first)"
-        )
-    if kind in "iu":
-        return (
-            "use np.clip(x, 0, 255).astype(np.uint8) if the values are 0-255 "
-            "(larger values mean the data is not 8-bit YUV)"
-        )
-    return "NV12 samples are 8-bit unsigned integers; convert to np.uint8"
-
-
 def _as_uint8_array(x: Any, name: str) -> np.ndarray:
     try:
         arr = np.asarray(x)
@@ -147,7 +133,7 @@ def _as_uint8_array(x: Any, name: str) -> np.ndarray:
     if arr.dtype != np.uint8:
         raise InputError(
             f"{name} has dtype {arr.dtype} (shape {arr.shape}) but NV12 planes must be "
-            f"uint8; {_plane_dtype_fix(arr)}"
+            f"uint8; {uint8_dtype_fix(arr)}"
         )
     return arr
 

@@ -99,9 +99,10 @@ def test_bad_settings_are_rejected_with_the_rule(kwargs, match):
 @pytest.mark.parametrize(
     "image, match",
     [
-        (np.zeros((4, 4, 3), np.float32), "expected uint8 pixels"),
-        (np.zeros((3, 4, 4), np.uint8), "3 channels last"),
-        (np.zeros((4, 4), np.uint8), "3 channels last"),
+        # the one image validator's wording (nv12kit.images.check_uint8_image)
+        (np.zeros((4, 4, 3), np.float32), "must have dtype uint8.*not rescaled"),
+        (np.zeros((3, 4, 4), np.uint8), r"channel-first.*transpose\(1, 2, 0\)"),
+        (np.zeros((4, 4), np.uint8), r"\(H, W, 3\) or \(N, H, W, 3\).*greyscale"),
         ("frame.png", "load files with nv12kit.load_image"),
     ],
 )
@@ -130,10 +131,49 @@ def test_model_metadata_gives_the_preprocessing():
 
 
 def test_node_kwargs_name_the_matching_vendor_mode():
-    assert Preprocess(order="bgr").node_kwargs(chip_range="video")["mode"] == "yuvbt601video2bgr"
+    # One range vocabulary ("full"/"limited"); the mode keeps hbdk's own word "video".
+    assert Preprocess(order="bgr").node_kwargs(chip_range="limited")["mode"] == "yuvbt601video2bgr"
+    assert Preprocess().node_mode() == "yuvbt601full2rgb"
     assert Preprocess(order="yuv444").node_kwargs()["mode"] is None
     with pytest.raises(InputError, match="chip_range"):
-        Preprocess().node_mode(chip_range="limited")
+        Preprocess().node_mode(chip_range="studio")
+
+
+def test_hbdk_video_range_name_is_a_deprecated_alias_of_limited():
+    with pytest.warns(DeprecationWarning, match="chip_range='limited'"):
+        assert Preprocess().node_mode(chip_range="video") == "yuvbt601video2rgb"
+
+
+def test_fast_normalisation_equals_the_whole_image_steps_bit_for_bit():
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (2, 6, 10, 3), dtype=np.uint8)
+    noisy = rgb + rng.uniform(-3, 3, rgb.shape)
+    for order in ("rgb", "bgr", "yuv444"):
+        for layout in ("NCHW", "NHWC"):
+            pre = Preprocess(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375), order=order, layout=layout)
+            for pixels, got in ((rgb, pre(rgb)), (noisy, pre.normalize_pixels(noisy))):
+                # the textbook recipe, written out: reorder, three float32 steps, transpose
+                x = np.asarray(pixels).astype(np.float32)
+                if order == "bgr":
+                    x = x[..., ::-1]
+                elif order == "yuv444":
+                    x = pre.channels(rgb).astype(np.float32) if pixels is rgb else x
+                if order == "yuv444" and pixels is not rgb:
+                    continue  # float yuv444 is covered by the noise tests
+                x = (x / np.float32(pre.divisor) - np.asarray(pre.mean, np.float32)) / np.asarray(pre.std, np.float32)
+                want = x.transpose(0, 3, 1, 2) if layout == "NCHW" else x
+                assert got.dtype == np.float32 and got.flags.c_contiguous
+                np.testing.assert_array_equal(got, want)
+
+
+def test_pixel_gain_and_tensor_bounds_follow_the_formula():
+    pre = Preprocess(mean=(0.5, 0.4, 0.3), std=(0.25, -0.5, 2.0), divisor=255, order="bgr", layout="NHWC")
+    np.testing.assert_allclose(pre.pixel_gain(), 1 / (255 * np.array([0.25, -0.5, 2.0])))
+    low, high = pre.tensor_bounds()
+    ends = np.array([(0 / 255 - m) / s for m, s in zip(pre.mean, pre.std)]), \
+        np.array([(255 / 255 - m) / s for m, s in zip(pre.mean, pre.std)])
+    np.testing.assert_allclose(low, np.minimum(*ends), rtol=1e-6)
+    np.testing.assert_allclose(high, np.maximum(*ends), rtol=1e-6)
 
 
 def test_str_shows_the_formula():
