@@ -194,7 +194,7 @@ def time_rows(model: onnx.ModelProto, label: str, repeat: int) -> list[tuple[str
 
 def warm_breakdown(model: onnx.ModelProto, repeat: int) -> list[tuple[str, float]]:
     """Where a warm call's time goes: its main parts timed alone, interleaved with whole calls (internals)."""
-    from nv12kit import layers
+    from nv12kit.layers import _cache, _metrics, divergence
 
     spec = nv12kit.ImageInputSpec.from_model(model)
     pre = nv12kit.Preprocess.from_model(model)
@@ -204,13 +204,13 @@ def warm_breakdown(model: onnx.ModelProto, repeat: int) -> list[tuple[str, float
         return layer_divergence(model, rgb, preprocess=pre, progress=False)
 
     call()
-    entry, _ = layers._cached_model(model)
+    entry, _ = _cache._cached_model(model)
     candidates, _ = entry.candidates(spec.name)
     segment = next(iter(entry.plan([[c[0] for c in candidates]]).sessions.values()))
 
     def inputs() -> tuple[np.ndarray, np.ndarray]:
         decoded = nv12kit.nv12_to_rgb(nv12kit.rgb_to_nv12(rgb))
-        return layers._normalise(pre, rgb), layers._normalise(pre, decoded)
+        return divergence._normalise(pre, rgb), divergence._normalise(pre, decoded)
 
     clean, nv12 = inputs()
 
@@ -225,10 +225,10 @@ def warm_breakdown(model: onnx.ModelProto, repeat: int) -> list[tuple[str, float
 
     a, b = runs()
     pairs = [(clean, nv12), *zip(a, b)]
-    scratch = layers._Scratch()
+    scratch = _metrics._Scratch()
 
     def metrics() -> object:
-        return [layers._pair_metrics(x, y, scratch) for x, y in pairs]
+        return [_metrics._pair_metrics(x, y, scratch) for x, y in pairs]
 
     run_label = "1 run of the instrumented session, both images stacked" if stacked else \
         "2 runs of the instrumented session"

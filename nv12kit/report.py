@@ -13,7 +13,7 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["render_html", "figures_for"]
+__all__ = ["render_html", "figures_for", "html_page"]
 
 _STYLE = """
 .nv12kit-report{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#222;line-height:1.45}
@@ -198,6 +198,30 @@ def render_html(report: Any, *, figures: bool = True, standalone: bool = True, t
     content = "\n".join(body)
     if not standalone:
         return f"<div class='nv12kit-report'><style>{_STYLE}</style>{content}</div>"
-    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{_e(heading)}</title>"
+    return html_page(heading, content)
+
+
+def html_page(title: str, body_html: str) -> str:
+    """A whole self-contained page around ``body_html``: the report's style sheet inline, nothing linked.
+
+    Parameters
+    ----------
+    title : str
+        Page title (escaped here).
+    body_html : str
+        The page's content, already HTML; whatever came from the user in it
+        must be escaped by the caller.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> page = html_page("a <b>", "<p>hello</p>")
+    >>> page.startswith("<!DOCTYPE html>") and "<title>a &lt;b&gt;</title>" in page
+    True
+    """
+    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_PAGE_STYLE}{_STYLE}"
-            f"</style></head><body><div class='nv12kit-report'>{content}</div></body></html>\n")
+            f"</style></head><body><div class='nv12kit-report'>{body_html}</div></body></html>\n")

@@ -20,7 +20,8 @@ from onnx import TensorProto, helper, numpy_helper
 import nv12kit
 import nv12kit.data
 from nv12kit import layers
-from nv12kit.layers import LayerDivergence, layer_divergence
+from nv12kit.cli.layers import add_layers_arguments, run_layers_command
+from nv12kit.layers import LayerDivergence, _cache, _graph, _metrics, _segments, divergence, layer_divergence
 from nv12kit.noise import draw_noise
 
 PRE = nv12kit.Preprocess(mean=128, std=64)
@@ -140,7 +141,7 @@ def test_stacking_clean_and_nv12_in_one_batch_gives_the_numbers_of_two_runs(monk
     model, rgb = om.classifier(32), photo()
     stacked = layer_divergence(model, rgb, preprocess=PRE, compare="nv12", progress=False)
     assert stacked.settings["stacked_runs"] is True
-    monkeypatch.setattr(layers, "_STACK_IMAGES", False)
+    monkeypatch.setattr(divergence, "_STACK_IMAGES", False)
     separate = layer_divergence(model, rgb, preprocess=PRE, compare="nv12", progress=False)
     assert separate.settings["stacked_runs"] is False
     assert same_divergence(stacked, separate)
@@ -217,9 +218,9 @@ def test_fast_normalisation_equals_preprocess_bit_for_bit(order, layout):
     rgb = photo(30)[:, :24]
     noisy = nv12kit.noise.perturb(rgb, 2.5, rng=np.random.default_rng(0))
     for p in (pre, imagenet):
-        assert np.array_equal(layers._normalise(p, rgb), p(rgb))
-        assert np.array_equal(layers._normalise(p, noisy), p.normalize_pixels(noisy))
-        assert layers._normalise(p, rgb).dtype == np.float32
+        assert np.array_equal(divergence._normalise(p, rgb), p(rgb))
+        assert np.array_equal(divergence._normalise(p, noisy), p.normalize_pixels(noisy))
+        assert divergence._normalise(p, rgb).dtype == np.float32
 
 
 def test_chunking_does_not_change_the_numbers():
@@ -374,7 +375,7 @@ def fresh_cache():
 @pytest.mark.parametrize("known_types", [True, False], ids=["inferred-types", "checked-after-running"])
 def test_non_float_outputs_are_skipped_with_their_dtype(monkeypatch, fresh_cache, known_types):
     if not known_types:
-        monkeypatch.setattr(layers, "_infer_types", lambda model: {})
+        monkeypatch.setattr(_graph, "_infer_types", lambda model: {})
     result = layer_divergence(non_float_model(), photo(), preprocess=PRE, progress=False)
     reasons = {s.output: s.reason for s in result.skipped}
     assert "int64, not floating point" in reasons["shape"]
@@ -523,13 +524,13 @@ def numbers(result: LayerDivergence) -> list[dict]:
 def compiles(monkeypatch, fresh_cache) -> list[int]:
     """Counts the segment sessions built (one entry per build), starting from an empty cache."""
     built: list[int] = []
-    original = layers._Plan.compile
+    original = _segments._Plan.compile
 
     def counting(self, k, *args, **kwargs):
         built.append(k)
         return original(self, k, *args, **kwargs)
 
-    monkeypatch.setattr(layers._Plan, "compile", counting)
+    monkeypatch.setattr(_segments._Plan, "compile", counting)
     return built
 
 
@@ -551,8 +552,8 @@ def test_cached_call_gives_the_numbers_of_a_cold_call_without_building_sessions(
 
 def test_nv12_then_noise_share_one_analysis_and_session(compiles, monkeypatch):
     analysed = []
-    original = layers._Graph.__init__
-    monkeypatch.setattr(layers._Graph, "__init__", lambda self, m: (analysed.append(1), original(self, m))[1])
+    original = _graph._Graph.__init__
+    monkeypatch.setattr(_graph._Graph, "__init__", lambda self, m: (analysed.append(1), original(self, m))[1])
     model, rgb = om.classifier(32), photo()
     layer_divergence(model, rgb, preprocess=PRE, compare="nv12", progress=False)
     layer_divergence(model, rgb, preprocess=PRE, compare="noise", trials=2, progress=False)
@@ -604,24 +605,24 @@ def test_rewritten_model_file_and_external_data_are_not_served_from_the_cache(tm
 
 def test_cache_holds_at_most_a_few_models_least_recently_used_first(compiles):
     rgb = photo()
-    models = [om.classifier(32, seed=seed) for seed in range(layers._CACHE_MODELS + 2)]
+    models = [om.classifier(32, seed=seed) for seed in range(_cache._CACHE_MODELS + 2)]
     for model in models:
         layer_divergence(model, rgb, preprocess=PRE, progress=False)
-    assert len(layers._CACHE) == layers._CACHE_MODELS
+    assert len(_cache._CACHE) == _cache._CACHE_MODELS
     assert len(compiles) == len(models)
     layer_divergence(models[-1], rgb, preprocess=PRE, progress=False)  # still cached
     assert len(compiles) == len(models)
     layer_divergence(models[0], rgb, preprocess=PRE, progress=False)  # evicted: built again
-    assert len(compiles) == len(models) + 1 and len(layers._CACHE) == layers._CACHE_MODELS
+    assert len(compiles) == len(models) + 1 and len(_cache._CACHE) == _cache._CACHE_MODELS
 
 
 def test_models_over_the_cache_budget_are_not_kept(compiles, monkeypatch):
     model, rgb = om.classifier(32), photo()
-    monkeypatch.setattr(layers, "_CACHE_BYTES", len(model.SerializeToString()) - 1)
+    monkeypatch.setattr(_cache, "_CACHE_BYTES", len(model.SerializeToString()) - 1)
     first = layer_divergence(model, rgb, preprocess=PRE, progress=False)
     second = layer_divergence(model, rgb, preprocess=PRE, progress=False)
     assert numbers(first) == numbers(second)
-    assert len(compiles) == 2 and not layers._CACHE
+    assert len(compiles) == 2 and not _cache._CACHE
     assert second.settings["model_cache"] == "not cached"
 
 
@@ -740,14 +741,14 @@ def test_sums_match_exact_sums(case, monkeypatch):
         "opposite": -a + 1e-3 * noise, "tiny": 1e-5 * noise, "huge": 1e5 * noise, "over-a-block": a + 1e-3 * noise,
     }[case].astype(np.float32)
     if case == "over-a-block":
-        monkeypatch.setattr(layers, "_BLOCK", 1024)  # 5 blocks, the last one partial
-    dot, aa, bb, dd = layers._sums(a.reshape(1, 50, 100), b.reshape(1, 50, 100))
+        monkeypatch.setattr(_metrics, "_BLOCK", 1024)  # 5 blocks, the last one partial
+    dot, aa, bb, dd = _metrics._sums(a.reshape(1, 50, 100), b.reshape(1, 50, 100))
     ex_dot, ex_aa, ex_bb, ex_dd = exact_sums(a, b)
     # float32 tensors are summed in float32: a few 1e-7 relative (float32's epsilon is 1.2e-7)
     assert aa == pytest.approx(ex_aa, rel=1e-6) and bb == pytest.approx(ex_bb, rel=1e-6)
     assert dd == pytest.approx(ex_dd, rel=1e-6)
     # 1 - cosine, what matters near 1, keeps that relative accuracy: the norms' errors cancel to first order
-    cosine, rel, snr, _ = layers._pair_metrics(a, b)
+    cosine, rel, snr, _ = _metrics._pair_metrics(a, b)
     exact = ex_dot / math.sqrt(ex_aa * ex_bb)
     assert abs((1 - cosine) - (1 - exact)) <= 2e-6 * (1 - exact) + 1e-15
     assert rel == pytest.approx(math.sqrt(ex_dd / ex_aa), rel=1e-6)
@@ -756,10 +757,10 @@ def test_sums_match_exact_sums(case, monkeypatch):
 def test_float32_overflow_is_summed_again_in_float64():
     a = np.full(1000, 1e20, np.float32)  # squares overflow float32, not float64
     b = a * np.float32(1 + 1e-3)
-    dot, aa, bb, dd = layers._sums(a, b)
+    dot, aa, bb, dd = _metrics._sums(a, b)
     x, y = a.astype(np.float64), b.astype(np.float64)
     assert aa == pytest.approx(x @ x, rel=1e-12) and dd == pytest.approx((y - x) @ (y - x), rel=1e-12)
-    cosine, rel, snr, flags = layers._pair_metrics(a, b)
+    cosine, rel, snr, flags = _metrics._pair_metrics(a, b)
     assert not flags and cosine == pytest.approx(1.0) and rel == pytest.approx(1e-3, rel=1e-3)
 
 
@@ -767,16 +768,16 @@ def test_float16_tensors_are_widened_before_summing():
     rng = np.random.default_rng(5)
     a = rng.standard_normal(3000).astype(np.float16)
     b = (a.astype(np.float32) + np.float32(0.01) * rng.standard_normal(3000).astype(np.float32)).astype(np.float16)
-    _, aa, bb, dd = layers._sums(a, b)
+    _, aa, bb, dd = _metrics._sums(a, b)
     x, y = a.astype(np.float64), b.astype(np.float64)
     assert aa == pytest.approx(x @ x, rel=1e-6) and dd == pytest.approx((y - x) @ (y - x), rel=1e-6)
 
 
 def test_one_sided_zero_norms_are_flagged():
     ones, zeros = np.ones(4, np.float32), np.zeros(4, np.float32)
-    cos, rel, snr, flags = layers._pair_metrics(ones, zeros)
+    cos, rel, snr, flags = _metrics._pair_metrics(ones, zeros)
     assert cos == 0 and rel == 1 and "zero norm" in flags[0] and "perturbed" in flags[0]
-    cos, rel, snr, flags = layers._pair_metrics(zeros, ones)
+    cos, rel, snr, flags = _metrics._pair_metrics(zeros, ones)
     assert cos == 0 and math.isinf(rel) and "clean run" in flags[0]
 
 
@@ -806,15 +807,15 @@ def test_json_csv_round_trip_and_html_escapes_names(tmp_path):
 
 def test_figure_draws_nv12_and_noise_on_one_axis_without_pyplot():
     code = (
-        "import sys, numpy as np, nv12kit.layers\n"
+        "import sys, numpy as np, nv12kit.layers.divergence\n"
         "assert 'matplotlib' not in sys.modules, 'core module imported matplotlib'\n"
-        "from nv12kit._plot_layers import plot_layer_divergence\n"
+        "from nv12kit.plots import plot_layer_divergence\n"
         "assert 'matplotlib.pyplot' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     from matplotlib.figure import Figure
 
-    from nv12kit._plot_layers import plot_layer_divergence
+    from nv12kit.plots import plot_layer_divergence
 
     model, rgb = chroma_amplifier(), photo()
     nv12 = layer_divergence(model, rgb, preprocess=PRE, compare="nv12", progress=False)
@@ -836,8 +837,8 @@ def test_figure_draws_nv12_and_noise_on_one_axis_without_pyplot():
 # ----------------------------------------------------------------------------
 def run_cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="nv12kit layers")
-    layers.add_layers_arguments(parser)
-    return layers.run_layers_command(parser.parse_args(argv))
+    add_layers_arguments(parser)
+    return run_layers_command(parser.parse_args(argv))
 
 
 def test_cli_prints_nv12_against_noise_and_writes_json_csv_png(tmp_path, capsys):

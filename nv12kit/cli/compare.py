@@ -1,0 +1,39 @@
+"""``nv12kit compare``: two sets of dumped outputs, output by output; exit 1 when one falls below --min-cosine."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .options import EXIT_OK, EXIT_PROBLEM
+
+
+def register(sub: Any) -> None:
+    """Add the ``compare`` subparser to ``sub`` (the result of ``add_subparsers``)."""
+    cmp_ = sub.add_parser(
+        "compare",
+        help="compare two sets of dumped outputs (.npy/.npz or folders of .npy)",
+        description="Per output: cosine, mean and max absolute error, relative L2, SNR, top-1 agreement. "
+        "Exit status 0 if every output's cosine reaches --min-cosine, else 1.",
+    )
+    cmp_.add_argument("reference", help="reference outputs, e.g. the float model's (.npy, .npz or folder)")
+    cmp_.add_argument("candidate", help="outputs to check, e.g. dumped from the vendor runtime")
+    cmp_.add_argument("--min-cosine", type=float, default=0.99, help="pass mark (default: 0.99)")
+    cmp_.add_argument("--json", default=None, help="write the comparison as JSON here")
+    cmp_.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``nv12kit compare``: print the table, write --json; 0 if every output passes, else 1."""
+    from ..metrics import compare
+
+    if args.json and Path(args.json).resolve() in {Path(args.reference).resolve(), Path(args.candidate).resolve()}:
+        raise InputError(f"--json {args.json} is one of the inputs; choose another output path")
+    result = compare(args.reference, args.candidate, labels=(Path(args.reference).name, Path(args.candidate).name),
+                     min_cosine=args.min_cosine)
+    print(result)
+    if args.json:
+        print(f"JSON: {result.to_json(args.json).resolve()}")
+    return EXIT_OK if result else EXIT_PROBLEM

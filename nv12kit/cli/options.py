@@ -1,0 +1,110 @@
+"""Options and helpers that several subcommands share: preprocessing, frame size, image folders, exit codes.
+
+Light at import time (argparse only): every subcommand's parser is built
+from here for ``nv12kit --help``, so the library modules these helpers
+need are imported inside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ..errors import InputError, ModelError
+
+if TYPE_CHECKING:
+    from ..preprocess import Preprocess
+
+__all__ = ["EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "add_preprocess_arguments", "preprocess_from_args",
+           "expand_images"]
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+
+def add_preprocess_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that describe a model's normalisation ``((x / divisor) - mean) / std``."""
+    group = parser.add_argument_group(
+        "preprocessing",
+        "((x / divisor) - mean) / std per channel, in the model's channel order. Without --mean/--std the "
+        "model's 'nv12kit.preprocess' metadata is used. PyTorch's (x/255 - m)/s is --divisor 255 --mean m --std s.",
+    )
+    group.add_argument("--mean", type=float, nargs="+", default=None, metavar="M", help="1 or 3 values")
+    group.add_argument("--std", type=float, nargs="+", default=None, metavar="S", help="1 or 3 values")
+    group.add_argument("--divisor", type=float, default=None, help="divides the pixel first (default: 1)")
+    group.add_argument("--order", "--color", dest="order", choices=("rgb", "bgr", "yuv444"), default=None,
+                       help="channel order the model was trained on (default: rgb)")
+    group.add_argument("--layout", choices=("NCHW", "NHWC"), default=None,
+                       help="layout of the image input (default: detected)")
+
+
+def preprocess_from_args(args: argparse.Namespace, model: object) -> Preprocess:
+    """A Preprocess from the options, or from the model's metadata when --mean/--std are absent.
+
+    Contradictions are refused rather than resolved silently: --divisor or
+    --order without --mean/--std (they would override half of the model's
+    own spec), or --mean without --std.
+    """
+    from ..model import ImageInputSpec
+    from ..preprocess import Preprocess
+
+    if args.mean is None and args.std is None:
+        partial = [flag for flag, value in (("--divisor", args.divisor), ("--order/--color", args.order))
+                   if value is not None]
+        if partial:
+            raise InputError(f"{' and '.join(partial)} given without --mean and --std; give the whole "
+                             "preprocessing (--mean, --std and optionally --divisor, --order), or none of it to "
+                             "use the model's metadata")
+        try:
+            pre = Preprocess.from_model(model)
+        except ModelError as exc:
+            raise InputError(f"give --mean and --std: {exc}") from exc
+        return pre if args.layout is None else Preprocess(**{**pre.to_dict(), "layout": args.layout})
+    if args.mean is None or args.std is None:
+        raise InputError("give both --mean and --std (1 or 3 values each)")
+    layout = args.layout or ImageInputSpec.from_model(model, getattr(args, "input_name", None)).layout
+    return Preprocess(mean=args.mean, std=args.std, divisor=1.0 if args.divisor is None else args.divisor,
+                      order=args.order or "rgb", layout=layout)
+
+
+def expand_images(items: Sequence[str], option: str) -> list[str]:
+    """The image files named by an option: each folder becomes its image files (sorted), other items stay.
+
+    Parameters
+    ----------
+    items : sequence of str
+        What was given on the command line: files or folders.
+    option : str
+        The option's name (``"--image"``), for the error message.
+
+    Raises
+    ------
+    InputError
+        A folder that holds no image files.
+
+    Examples
+    --------
+    >>> import os, nv12kit.data
+    >>> folder = str(nv12kit.data.photo_path("coffee").parent)
+    >>> [os.path.basename(p) for p in expand_images(["frame.jpg", folder], "--image")]
+    ['frame.jpg', 'astronaut.png', 'chelsea_odd.png', 'coffee.png']
+    """
+    from ..images import image_sources
+
+    found: list[str] = []
+    for item in items:
+        found += image_sources(item, name=option, hint=f"give {option} image files or folders that hold some")
+    return found
+
+
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    """``"HxW"`` as (height, width), both positive and even; None stays None."""
+    if text is None:
+        return None
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise InputError(f"--size must look like 224x224 (height x width), got {text!r}") from exc
+    if h <= 0 or w <= 0 or h % 2 or w % 2:
+        raise InputError(f"--size {text}: both sides must be positive and even (NV12)")
+    return h, w

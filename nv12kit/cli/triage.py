@@ -1,0 +1,107 @@
+"""``nv12kit triage``: the guided triage of a float ONNX model on frames; the exit code is the verdict's."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..conventions import CONVENTIONS
+from ..errors import InputError
+from .options import _parse_size, add_preprocess_arguments, expand_images, preprocess_from_args
+
+
+def register(sub: Any) -> None:
+    """Add the ``triage`` subparser to ``sub`` (the result of ``add_subparsers``)."""
+    tri = sub.add_parser(
+        "triage",
+        help="the guided triage: conversion bug, over-sensitive model, NV12-specific loss, quantisation or healthy",
+        description="Runs the triage on a float ONNX model and frames; prints the verdict with its evidence. "
+        "Exit status: 0 healthy, 1 a problem was found, 2 bad usage or input.",
+    )
+    tri.add_argument("--model", required=True, help="float ONNX model (qat_feat)")
+    tri.add_argument("--image", nargs="+", required=True, metavar="IMG", help="frames (files or folders)")
+    tri.add_argument("--input", dest="input_name", default=None, help="image input, if the model has several")
+    add_preprocess_arguments(tri)
+    tri.add_argument("--size", default=None, metavar="HxW",
+                     help="resize frames to HxW (for models with a dynamic size; must match a static one)")
+    tri.add_argument("--convention", default="horizon", choices=sorted(CONVENTIONS), metavar="NAME",
+                     help="the chip's NV12 convention (default: horizon)")
+    tri.add_argument("--user-nv12", nargs="+", default=None, metavar="FILE",
+                     help="your own raw .nv12 frames at the model's size, one per image, to lint and feed")
+    tri.add_argument("--node-mode", default=None, help="the node mode you deploy (None, yuvbt601full2rgb, ...)")
+    tri.add_argument("--node-divisor", type=float, default=None, help="the node divisor you deploy")
+    tri.add_argument("--node-mean", type=float, nargs="+", default=None, help="the node mean you deploy")
+    tri.add_argument("--node-std", type=float, nargs="+", default=None, help="the node std you deploy")
+    tri.add_argument("--chip-range", choices=("full", "video"), default="full", help="range of the chip's NV12")
+    tri.add_argument("--amplitudes", type=float, nargs="+", default=[1.0, 2.0, 3.0], metavar="A",
+                     help="noise amplitudes in pixel values (default: 1 2 3)")
+    tri.add_argument("--trials", type=int, default=20, help="noisy trials per amplitude (default: 20)")
+    tri.add_argument("--distribution", choices=("symmetric", "uniform_0_a", "gaussian"), default="symmetric",
+                     help="noise distribution (default: symmetric, uniform on [-a, a])")
+    tri.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    tri.add_argument("--output", default=None, help="the output the verdict is about (default: the first)")
+    tri.add_argument("--quantize", action="store_true", help="also build and judge int8 QDQ variants")
+    tri.add_argument("--calibration", nargs="+", default=None, metavar="IMG",
+                     help="calibration frames for --quantize (default: the --image frames)")
+    tri.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a verdict threshold, e.g. --threshold negligible_loss=5e-4 (repeatable)")
+    tri.add_argument("--report", default=None, help="write the self-contained HTML report here")
+    tri.add_argument("--json", default=None, help="write the report as JSON here")
+    tri.add_argument("--no-figures", action="store_true", help="leave figures out of the HTML report")
+    tri.add_argument("--quiet", action="store_true", help="no progress bars")
+    tri.set_defaults(func=run)
+
+
+def _parse_thresholds(items: Sequence[str]) -> dict[str, float]:
+    """``NAME=VALUE`` items as a dict of floats."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"--threshold takes NAME=VALUE, got {item!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError as exc:
+            raise InputError(f"--threshold {name}: {value!r} is not a number") from exc
+    return out
+
+
+def _node_settings(args: argparse.Namespace) -> dict[str, object] | None:
+    """The deployed node's settings from the --node-* options; None when none is given."""
+    given = {"divisor": args.node_divisor, "mean": args.node_mean, "std": args.node_std}
+    settings = {k: v for k, v in given.items() if v is not None}
+    if args.node_mode is not None:
+        settings["mode"] = None if args.node_mode.lower() in ("none", "skip") else args.node_mode
+    if not settings:
+        return None
+    settings["chip_range"] = args.chip_range
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``nv12kit triage``: print the report, write --report/--json; the exit code is the verdict's."""
+    from ..model import load_model
+    from ..triage import triage
+
+    model = load_model(args.model)
+    pre = preprocess_from_args(args, model)
+    images = expand_images(args.image, "--image")
+    for target in (args.report, args.json):
+        if target and Path(target).resolve() in {Path(p).resolve() for p in [args.model, *images]}:
+            raise InputError(f"{target} is one of the inputs; choose another output path")
+    report = triage(
+        model, images, preprocess=pre, convention=args.convention, user_nv12=args.user_nv12,
+        node_settings=_node_settings(args), quantize=args.quantize, calibration_images=args.calibration,
+        thresholds=_parse_thresholds(args.threshold), amplitudes=args.amplitudes, trials=args.trials,
+        distribution=args.distribution, seed=args.seed, input_name=args.input_name, output=args.output,
+        chip_range=args.chip_range, size=_parse_size(args.size), progress=not args.quiet,
+        model_label=Path(args.model).name,
+    )
+    print(report)
+    if args.report:
+        print(f"HTML report: {report.to_html(args.report, figures=not args.no_figures).resolve()}")
+    if args.json:
+        print(f"JSON report: {report.to_json(args.json).resolve()}")
+    return report.exit_code

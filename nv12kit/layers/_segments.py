@@ -1,0 +1,196 @@
+"""Running a graph segment by segment, holding only the tensors still needed.
+
+:class:`_Plan` cuts a graph (a :class:`~nv12kit.layers._graph._Graph`) into
+segments, one per list of requested tensors, and compiles each segment as a
+small ONNX model of its own; :class:`_Stream` runs a plan for several feeds,
+each node once per feed, dropping tensors after their last reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from ..errors import ModelError
+from ._graph import _Graph
+
+
+def _value_info(name: str, value: Any) -> onnx.ValueInfoProto:
+    """A segment input typed like ``value``, every dimension left dynamic.
+
+    Dynamic, because a data-dependent shape (NonZero, NMS) may differ between the clean and the
+    perturbed run of the same segment.
+    """
+    if isinstance(value, list):
+        elem = helper.np_dtype_to_tensor_dtype(np.asarray(value[0]).dtype) if value else TensorProto.FLOAT
+        return helper.make_tensor_sequence_value_info(name, elem, None)
+    array = np.asarray(value)
+    elem = TensorProto.STRING if array.dtype.kind in "OUS" else helper.np_dtype_to_tensor_dtype(array.dtype)
+    return helper.make_tensor_value_info(name, elem, [None] * array.ndim)
+
+
+class _Segment:
+    """One compiled segment: its session, the inputs it is fed and the outputs it returns."""
+
+    __slots__ = ("session", "inputs", "outputs")
+
+    def __init__(self, session: Any, inputs: list[str], outputs: list[str]) -> None:
+        self.session = session
+        self.inputs = inputs
+        self.outputs = outputs
+
+
+def _type_key(value: Any) -> tuple[str, ...]:
+    """What a segment input's declared type depends on: the kind, element type and rank of its value."""
+    if isinstance(value, list):
+        return ("seq", np.asarray(value[0]).dtype.str if value else "")
+    array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    return ("tensor", array.dtype.str, str(array.ndim))
+
+
+class _Plan:
+    """How a graph is cut for one list of requests; the sessions of its segments once built.
+
+    ``requests[k]`` lists the tensors wanted after step ``k``. Segment ``k``
+    holds the not yet run nodes those tensors depend on; its inputs are the
+    tensors it reads that earlier steps produced (or the graph inputs), its
+    outputs what it produces that is wanted now or read later. A plan
+    depends only on the graph and the requests, so the model cache keeps it
+    (and, with the default session options, its sessions) between calls.
+    """
+
+    def __init__(self, graph: _Graph, requests: Sequence[Sequence[str]]) -> None:
+        self.graph = graph
+        self.requests = [list(r) for r in requests]
+        segment_of = [-1] * len(graph.nodes)
+        self.segments: list[list[int]] = []
+        for k, names in enumerate(self.requests):
+            stack = [graph.producer[n] for n in names if n in graph.producer]
+            members = []
+            while stack:
+                i = stack.pop()
+                if segment_of[i] >= 0:
+                    continue
+                segment_of[i] = k
+                members.append(i)
+                stack.extend(graph.producer[t] for t in graph.uses[i] if t in graph.producer
+                             and segment_of[graph.producer[t]] < 0)
+            self.segments.append(sorted(members))
+        # the last step at which each tensor is read or wanted
+        last: dict[str, int] = {}
+        for k, names in enumerate(self.requests):
+            for name in names:
+                last[name] = max(last.get(name, -1), k)
+        for k, members in enumerate(self.segments):
+            for i in members:
+                for name in graph.uses[i]:
+                    last[name] = max(last.get(name, -1), k)
+        self.last = last
+        self.inputs: list[list[str]] = []
+        self.outputs: list[list[str]] = []
+        for k, members in enumerate(self.segments):
+            produced = {name for i in members for name in graph.nodes[i].output if name}
+            read = list(dict.fromkeys(name for i in members for name in graph.uses[i]))
+            self.inputs.append([name for name in read if name not in produced and name not in graph.initializers])
+            wanted = set(self.requests[k])
+            self.outputs.append([name for i in members for name in graph.nodes[i].output
+                                 if name and (name in wanted or last.get(name, -1) > k)])
+        # (step, input types) -> compiled segment; filled by _Stream when sessions may be kept
+        self.sessions: dict[tuple[Any, ...], _Segment] = {}
+
+    def compile(self, k: int, sample: Mapping[str, Any], session_options: Any, what: str) -> _Segment:
+        """Build the session of segment ``k``, its inputs typed like the values in ``sample``."""
+        graph = self.graph
+        members = self.segments[k]
+        inputs, outputs = self.inputs[k], self.outputs[k]
+        missing = [name for name in inputs if name not in sample]
+        if missing:  # pragma: no cover - the plan keeps every tensor a later segment reads
+            raise ModelError(f"internal error: tensors {missing} were dropped before step {k} needed them")
+        read = dict.fromkeys(name for i in members for name in graph.uses[i])
+        produced = {name for i in members for name in graph.nodes[i].output if name}
+        weights = [graph.initializers[name] for name in read if name in graph.initializers and name not in produced]
+        proto = helper.make_model(
+            helper.make_graph([graph.nodes[i] for i in members], f"nv12kit_segment_{k}",
+                              [_value_info(name, sample[name]) for name in inputs],
+                              [onnx.ValueInfoProto(name=name) for name in outputs], weights),
+            opset_imports=list(graph.model.opset_import),
+            ir_version=max(graph.model.ir_version, 4),
+        )
+        proto.functions.extend(graph.model.functions)
+        import onnxruntime as ort
+
+        try:
+            session = ort.InferenceSession(proto.SerializeToString(), sess_options=session_options,
+                                           providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise ModelError(
+                f"onnxruntime cannot load the {what} nodes {self.span(members)}: {type(exc).__name__}: {exc}"
+            ) from exc
+        return _Segment(session, inputs, outputs)
+
+    def span(self, members: Sequence[int]) -> str:
+        labels = [self.graph.labels[i] for i in members]
+        return repr(labels[0]) if len(labels) == 1 else f"{labels[0]!r} to {labels[-1]!r}"
+
+
+class _Stream:
+    """Run one plan for several feeds, keeping only the tensors still needed.
+
+    Each node runs once per feed. With ``keep_sessions`` the segment
+    sessions stay in the plan (the model cache) for later calls; otherwise
+    each is dropped once its step is done, as soon as possible.
+    """
+
+    def __init__(self, plan: _Plan, feeds: Sequence[Mapping[str, Any] | Callable[[], Mapping[str, Any]]],
+                 *, session_options: Any, what: str, keep_sessions: bool) -> None:
+        self.plan = plan
+        self.segments = plan.segments
+        # a feed may be a function: built when its run first starts, so trials need not all be held at once
+        self.feeds = list(feeds)
+        self.live: list[dict[str, Any]] = [{} for _ in self.feeds]
+        self.session_options = session_options
+        self.what = what
+        self.sessions: dict[tuple[Any, ...], _Segment] = plan.sessions if keep_sessions else {}
+        self.keep_sessions = keep_sessions
+
+    def _segment(self, k: int, live: Mapping[str, Any]) -> _Segment:
+        key = (k, *(_type_key(live[name]) for name in self.plan.inputs[k] if name in live))
+        segment = self.sessions.get(key)
+        if segment is None:
+            segment = self.plan.compile(k, live, self.session_options, self.what)
+            self.sessions[key] = segment
+        return segment
+
+    def run(self, k: int, r: int) -> dict[str, Any]:
+        """Run segment ``k`` on feed ``r``; return the tensors wanted at step ``k``."""
+        plan = self.plan
+        live = self.live[r]
+        if k == 0 and self.feeds[r] is not None:
+            feed = self.feeds[r]
+            live.update(feed() if callable(feed) else feed)
+            self.feeds[r] = None
+        if self.segments[k]:
+            segment = self._segment(k, live)
+            try:
+                values = segment.session.run(segment.outputs, {name: live[name] for name in segment.inputs})
+            except Exception as exc:
+                raise ModelError(
+                    f"onnxruntime failed running the {self.what} nodes {plan.span(self.segments[k])}: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            live.update(zip(segment.outputs, values))
+        wanted = {name: live[name] for name in plan.requests[k] if name in live}
+        last = plan.last
+        for name in [name for name in live if last.get(name, -1) <= k]:
+            del live[name]
+        return wanted
+
+    def close(self, k: int) -> None:
+        """Step ``k`` is done for every feed: free its session unless the cache keeps it."""
+        if not self.keep_sessions:
+            for key in [key for key in self.sessions if key[0] == k]:
+                del self.sessions[key]

@@ -1,0 +1,498 @@
+"""Result types of :func:`~nv12kit.layers.layer_divergence` and their text, HTML, CSV and JSON.
+
+:class:`LayerRow` (one compared tensor), :class:`SkippedNode` (one that was
+not compared, and why), :class:`LayerDivergence` (the whole comparison, with
+its culprits) and :func:`format_layer_table`; also the constants that the
+entry point, the figure and the command line share. Light on purpose (numpy
+only, no onnx): the command line builds its parser from these constants.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._io import atomic_write, jsonable
+from ..errors import InputError
+
+#: What the clean run can be compared with.
+COMPARE_MODES: tuple[str, ...] = ("nv12", "noise", "quantized")
+
+#: Compared tensors per graph segment: one segment for small models, bounded memory for big ones.
+DEFAULT_CHUNK_SIZE = 64
+
+#: Growth (dB) a node must add to the divergence to count as a culprit.
+CULPRIT_MIN_DB = 1.0
+
+#: 1 - cosine below this counts as "identical" when measuring growth (float32 noise is far below it).
+DIVERGENCE_FLOOR = 1e-12
+
+_SCHEMA = "nv12kit.layer_divergence"
+
+
+# ----------------------------------------------------------------------------
+# result objects
+# ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LayerRow:
+    """One compared tensor: a node output (or the image input itself).
+
+    Attributes
+    ----------
+    depth : int
+        Position of the node in topological order, counting from 1; 0 is the
+        image input. Both outputs of a two-output node share a depth.
+    node, op_type, output : str
+        Node name (``"<op>_<i>"`` when the model leaves it empty), its op
+        type (``"Input"`` for the image) and the output tensor's name.
+    shape : tuple of int
+        Shape of the tensor for the one image compared.
+    cosine : float
+        Cosine similarity between the clean and the perturbed tensor (mean
+        over trials for ``"noise"``).
+    cosine_min : float
+        Worst cosine over the trials (equal to ``cosine`` for one run).
+    rel_l2 : float
+        ``||perturbed - clean|| / ||clean||`` (mean over trials).
+    snr_db : float
+        ``10 log10(||clean||^2 / ||perturbed - clean||^2)`` (mean over trials;
+        ``inf`` when identical).
+    input_cosine : float
+        The similarity this node was handed: the worst cosine among the
+        tensors it reads (through skipped nodes, back to compared ones).
+    growth_db : float
+        ``10 log10((1 - cosine) / (1 - input_cosine))``: how many dB this node
+        adds to the divergence. Positive values amplify, negative ones
+        attenuate. :meth:`LayerDivergence.culprits` ranks by it.
+    flags : tuple of str
+        Explicit warnings: non-finite values, zero norms, shape changes.
+    is_output : bool
+        The tensor is one of the model's outputs.
+    """
+
+    depth: int
+    node: str
+    op_type: str
+    output: str
+    shape: tuple[int, ...]
+    cosine: float
+    cosine_min: float
+    rel_l2: float
+    snr_db: float
+    input_cosine: float
+    growth_db: float
+    flags: tuple[str, ...] = ()
+    is_output: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; non-finite numbers become ``None`` (see ``flags``)."""
+        return {
+            "depth": self.depth,
+            "node": self.node,
+            "op_type": self.op_type,
+            "output": self.output,
+            "shape": list(self.shape),
+            "cosine": _finite_or_none(self.cosine),
+            "cosine_min": _finite_or_none(self.cosine_min),
+            "rel_l2": _finite_or_none(self.rel_l2),
+            "snr_db": _finite_or_none(self.snr_db),
+            "input_cosine": _finite_or_none(self.input_cosine),
+            "growth_db": _finite_or_none(self.growth_db),
+            "flags": list(self.flags),
+            "is_output": self.is_output,
+        }
+
+
+@dataclass(frozen=True)
+class SkippedNode:
+    """A node (or one output of it) that was not compared, and why."""
+
+    node: str
+    op_type: str
+    output: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready dict."""
+        return {"node": self.node, "op_type": self.op_type, "output": self.output, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class LayerDivergence:
+    """Per-node similarity between a clean and a perturbed run of one model.
+
+    Attributes
+    ----------
+    compare : {"nv12", "noise", "quantized"}
+        What the clean run was compared with.
+    label : str
+        Human name of the comparison (``"nv12 (horizon)"``, ``"noise ±2 (mean of 5)"``).
+    rows : tuple of LayerRow
+        One per compared tensor, in topological order, the image input first.
+    skipped : tuple of SkippedNode
+        Nodes or outputs not compared, each with its reason.
+    settings : dict
+        Parameters and facts of the run (model, image size, preprocessing,
+        convention, amplitude, trials, seed, chunk size, segments, seconds).
+    notes : tuple of str
+        Things the user should know about this run (resizing, calibration).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from onnx import TensorProto, helper, numpy_helper
+    >>> import nv12kit
+    >>> from nv12kit.layers import layer_divergence
+    >>> w = numpy_helper.from_array(np.eye(3, dtype=np.float32).reshape(3, 3, 1, 1) * 2, "w")
+    >>> graph = helper.make_graph(
+    ...     [helper.make_node("Conv", ["image", "w"], ["conv"], name="conv"),
+    ...      helper.make_node("Relu", ["conv"], ["out"], name="relu")], "g",
+    ...     [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 8, 8])],
+    ...     [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 3, 8, 8])], [w])
+    >>> model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    >>> rgb = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    >>> result = layer_divergence(model, rgb, preprocess=nv12kit.Preprocess(), progress=False)
+    >>> [(row.node, row.op_type) for row in result.rows]
+    [('image', 'Input'), ('conv', 'Conv'), ('relu', 'Relu')]
+    >>> bool(result.rows[1].cosine == result.rows[0].cosine)  # a scaled identity keeps the angle
+    True
+    """
+
+    compare: str
+    label: str
+    rows: tuple[LayerRow, ...]
+    skipped: tuple[SkippedNode, ...] = ()
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[LayerRow]:
+        return iter(self.rows)
+
+    def row(self, output: str) -> LayerRow:
+        """The row of one tensor, by output name.
+
+        Raises
+        ------
+        InputError
+            If no compared tensor has that name (skipped ones say why).
+        """
+        for row in self.rows:
+            if row.output == output:
+                return row
+        for skip in self.skipped:
+            if output in skip.output.split(", "):
+                raise InputError(f"{output!r} was not compared: {skip.reason}")
+        raise InputError(
+            f"no compared tensor is named {output!r}; the first few are "
+            f"{[r.output for r in self.rows[:8]]} (see .rows for all {len(self.rows)})"
+        )
+
+    @property
+    def outputs(self) -> tuple[LayerRow, ...]:
+        """Rows of the model's own outputs."""
+        return tuple(row for row in self.rows if row.is_output)
+
+    def culprits(self, k: int = 5, *, min_db: float = CULPRIT_MIN_DB) -> list[LayerRow]:
+        """The nodes where the divergence grows most sharply.
+
+        Parameters
+        ----------
+        k : int, optional
+            How many to return at most.
+        min_db : float, optional
+            Nodes adding less than this many dB are not culprits (1 dB:
+            the divergence grows by a quarter); 0 ranks every amplifying node.
+
+        Returns
+        -------
+        list of LayerRow
+            Rows whose :attr:`LayerRow.growth_db` exceeds ``min_db``, largest
+            first (ties: the shallower node first). Fewer than ``k`` (even
+            none) when fewer nodes amplify the divergence that much.
+
+        Notes
+        -----
+        The growth of a node compares the divergence ``1 - cosine`` of its
+        output with the worst divergence among its inputs, in dB. On a chain
+        of layers that is exactly the gradient of ``-10 log10(1 - cosine)``
+        along depth; on branching graphs (residual blocks) it compares a node
+        with what it actually reads, so a branch that merely runs later in
+        topological order is not blamed for its neighbour's divergence.
+        Non-finite outputs count as maximally divergent.
+        """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InputError(f"k must be a positive integer, got {k!r}")
+        if isinstance(min_db, bool) or not isinstance(min_db, (int, float)) or not min_db >= 0:
+            raise InputError(f"min_db must be a number >= 0, got {min_db!r}")
+        ranked = [row for row in self.rows if math.isfinite(row.growth_db) and row.growth_db > min_db]
+        ranked.sort(key=lambda row: (-row.growth_db, row.depth))
+        return ranked[: int(k)]
+
+    # ------------------------------------------------------------------
+    # text and HTML
+    # ------------------------------------------------------------------
+    def summary(self, *, k: int = 5) -> str:
+        """A few lines: what was compared, input and output similarity, the culprits."""
+        lines = [f"LayerDivergence: {self.label}, {len(self.rows)} tensors compared, {len(self.skipped)} skipped"]
+        model = self.settings.get("model")
+        if model:
+            lines[0] += f" ({model})"
+        if self.rows:
+            first = self.rows[0]
+            lines.append(f"  {first.op_type.lower()} {first.output!r}: cosine {_fmt_cos(first.cosine)}")
+        for row in self.outputs:
+            lines.append(f"  output {row.output!r}: cosine {_fmt_cos(row.cosine)}, SNR {_fmt(row.snr_db, '.1f')} dB")
+        culprits = self.culprits(k)
+        if culprits:
+            lines.append("  where it grows (culprits):")
+            for rank, row in enumerate(culprits, 1):
+                lines.append(
+                    f"    #{rank} {row.node} ({row.op_type}) at depth {row.depth}: +{row.growth_db:.1f} dB, "
+                    f"cosine {_fmt_cos(row.input_cosine)} -> {_fmt_cos(row.cosine)}"
+                )
+        else:
+            lines.append(f"  no node adds more than {CULPRIT_MIN_DB:g} dB to the divergence")
+        flagged = [row for row in self.rows if row.flags]
+        if flagged:
+            example = f"{flagged[0].output!r}: {'; '.join(flagged[0].flags)}"
+            lines.append(f"  flagged: {len(flagged)} tensors, e.g. {example}")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+    def table(self, *, max_rows: int | None = None, k: int = 5) -> str:
+        """The per-node table as text (what ``nv12kit layers`` prints)."""
+        return format_layer_table(self, max_rows=max_rows, k=k)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def __str__(self) -> str:
+        return self.summary() + "\n\n" + self.table()
+
+    def _repr_html_(self) -> str:
+        culprits = {row.output: rank for rank, row in enumerate(self.culprits(5), 1)}
+        head = (
+            "<tr><th>depth</th><th>node</th><th>op</th><th>output</th><th>shape</th><th>cosine</th>"
+            "<th>rel. L2</th><th>SNR dB</th><th>growth dB</th><th>flags</th></tr>"
+        )
+        body = []
+        for row in self.rows:
+            rank = culprits.get(row.output)
+            style = ' style="background:#fde2e2"' if rank else ""
+            mark = f" <b>#{rank}</b>" if rank else ""
+            body.append(
+                f"<tr{style}><td>{row.depth}</td><td>{html.escape(row.node)}{mark}</td>"
+                f"<td>{html.escape(row.op_type)}</td><td>{html.escape(row.output)}</td>"
+                f"<td>{html.escape(_shape_str(row.shape))}</td><td>{html.escape(_fmt_cos(row.cosine))}</td>"
+                f"<td>{html.escape(_fmt(row.rel_l2, '.3g'))}</td><td>{html.escape(_fmt(row.snr_db, '.1f'))}</td>"
+                f"<td>{html.escape(_fmt(row.growth_db, '+.1f'))}</td><td>{html.escape('; '.join(row.flags))}</td></tr>"
+            )
+        skipped = "".join(
+            f"<tr><td>{html.escape(s.node)}</td><td>{html.escape(s.op_type)}</td><td>{html.escape(s.output)}</td>"
+            f"<td>{html.escape(s.reason)}</td></tr>"
+            for s in self.skipped
+        )
+        skipped_html = (
+            f"<details><summary>{len(self.skipped)} skipped</summary><table>"
+            f"<tr><th>node</th><th>op</th><th>output</th><th>reason</th></tr>{skipped}</table></details>"
+            if self.skipped else ""
+        )
+        summary = html.escape(self.summary())
+        return (
+            f"<div><pre>{summary}</pre><table>{head}{''.join(body)}</table>{skipped_html}</div>"
+        )
+
+    # ------------------------------------------------------------------
+    # machines
+    # ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with every row, the skipped nodes, settings and culprits.
+
+        Non-finite numbers are ``null``; the row's ``flags`` say why.
+        """
+        return {
+            "schema": _SCHEMA,
+            "version": 1,
+            "compare": self.compare,
+            "label": self.label,
+            "settings": jsonable(dict(self.settings)),
+            "notes": list(self.notes),
+            "culprits": [row.output for row in self.culprits(5)],
+            "rows": [row.to_dict() for row in self.rows],
+            "skipped": [s.to_dict() for s in self.skipped],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LayerDivergence:
+        """Inverse of :meth:`to_dict` (``null`` numbers come back as NaN, or ``inf`` for an identical SNR)."""
+        if not isinstance(data, Mapping) or data.get("schema") != _SCHEMA:
+            raise InputError(f"not a layer divergence dict (expected 'schema': {_SCHEMA!r})")
+        try:
+            rows = tuple(
+                LayerRow(
+                    depth=int(r["depth"]), node=str(r["node"]), op_type=str(r["op_type"]), output=str(r["output"]),
+                    shape=tuple(int(d) for d in r["shape"]), cosine=_from_json(r["cosine"]),
+                    cosine_min=_from_json(r["cosine_min"]), rel_l2=_from_json(r["rel_l2"]),
+                    snr_db=_from_json(r["snr_db"], inf=r["rel_l2"] == 0),
+                    input_cosine=_from_json(r["input_cosine"]), growth_db=_from_json(r["growth_db"]),
+                    flags=tuple(r.get("flags", ())), is_output=bool(r.get("is_output", False)),
+                )
+                for r in data["rows"]
+            )
+            skipped = tuple(SkippedNode(**s) for s in data.get("skipped", ()))
+            return cls(str(data["compare"]), str(data["label"]), rows, skipped, dict(data.get("settings", {})),
+                       tuple(data.get("notes", ())))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"malformed layer divergence dict: {type(exc).__name__}: {exc}") from exc
+
+    def to_json(self, path: Any) -> Any:
+        """Write :meth:`to_dict` as JSON, atomically. Returns the path written."""
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
+        return atomic_write(path, (text + "\n").encode("utf-8"))
+
+    def to_csv(self, path: Any) -> Any:
+        """Write one line per compared tensor as CSV, atomically. Returns the path written.
+
+        Columns: compare, depth, node, op_type, output, shape, cosine,
+        cosine_min, rel_l2, snr_db, input_cosine, growth_db, culprit_rank,
+        is_output, flags. Non-finite numbers are written as ``nan``/``inf``.
+        """
+        return atomic_write(path, _csv_text([self]).encode("utf-8"))
+
+
+# ----------------------------------------------------------------------------
+# formatting helpers
+# ----------------------------------------------------------------------------
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _from_json(value: Any, *, inf: bool = False) -> float:
+    if value is None:
+        return math.inf if inf else math.nan
+    return float(value)
+
+
+def _fmt(value: float, spec: str) -> str:
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return format(value, spec)
+
+
+def _fmt_cos(value: float) -> str:
+    """Cosines near 1 need digits: 0.999981 not 1.000."""
+    if not math.isfinite(value):
+        return _fmt(value, "")
+    if value >= 0.99:
+        return f"{value:.6f}"
+    return f"{value:.4f}"
+
+
+def _shape_str(shape: Sequence[int]) -> str:
+    return "x".join(str(d) for d in shape) if shape else "scalar"
+
+
+def _ellipsis(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "~"
+
+
+def format_layer_table(*results: LayerDivergence, max_rows: int | None = None, k: int = 5) -> str:
+    """Text table of one or several results side by side, aligned by tensor name.
+
+    Parameters
+    ----------
+    *results : LayerDivergence
+        The first result sets the row order; the others add their cosine
+        and growth columns. With an ``"nv12"`` and a ``"noise"`` result, the
+        last column is ``nv12/noise``: ``(1 - cos_nv12) / (1 - cos_noise)``,
+        above 1 where the NV12 round trip hurts a layer more than the noise
+        floor does.
+    max_rows : int, optional
+        Show at most this many rows (the culprits are always shown).
+    k : int, optional
+        Culprits marked per result.
+
+    Returns
+    -------
+    str
+    """
+    if not results or not all(isinstance(r, LayerDivergence) for r in results):
+        raise InputError("format_layer_table needs one or more LayerDivergence results")
+    first = results[0]
+    lookups = [{row.output: row for row in r.rows} for r in results]
+    ranks = [{row.output: rank for rank, row in enumerate(r.culprits(k), 1)} for r in results]
+    by_kind = {r.compare: i for i, r in enumerate(results)}
+    ratio = "nv12" in by_kind and "noise" in by_kind
+    header = ["depth", "node", "op", "shape"]
+    for r in results:
+        header += [f"cos {r.compare}", f"dB {r.compare}"]
+    if len(results) == 1:
+        header = header[:4] + ["cosine", "rel L2", "SNR dB", "growth dB", "flags"]
+    if ratio:
+        header.append("nv12/noise")
+    lines = []
+    chosen = list(first.rows)
+    if max_rows is not None and len(chosen) > max_rows:
+        keep = set(ranks[0]) | {row.output for row in chosen[:max_rows]}
+        chosen = [row for row in chosen if row.output in keep]
+    for row in chosen:
+        cells = [str(row.depth), _ellipsis(row.node, 28), _ellipsis(row.op_type, 18), _shape_str(row.shape)]
+        if len(results) == 1:
+            mark = f"  <- #{ranks[0][row.output]}" if row.output in ranks[0] else ""
+            cells += [_fmt_cos(row.cosine), _fmt(row.rel_l2, ".3g"), _fmt(row.snr_db, ".1f"),
+                      _fmt(row.growth_db, "+.1f") + mark, "; ".join(row.flags)]
+        else:
+            for lookup, rank in zip(lookups, ranks):
+                other = lookup.get(row.output)
+                if other is None:
+                    cells += ["-", "-"]
+                else:
+                    mark = f" #{rank[row.output]}" if row.output in rank else ""
+                    cells += [_fmt_cos(other.cosine), _fmt(other.growth_db, "+.1f") + mark]
+        if ratio:
+            nv12_row = lookups[by_kind["nv12"]].get(row.output)
+            noise_row = lookups[by_kind["noise"]].get(row.output)
+            if nv12_row is None or noise_row is None:
+                cells.append("-")
+            else:
+                a, b = 1 - nv12_row.cosine, 1 - noise_row.cosine
+                cells.append(_fmt(a / b, ".2f") if b > 0 and math.isfinite(a) and math.isfinite(b) else "-")
+        lines.append(cells)
+    widths = [max(len(header[i]), *(len(cells[i]) for cells in lines)) if lines else len(header[i])
+              for i in range(len(header))]
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
+    out.append("  ".join("-" * w for w in widths))
+    out += ["  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip() for cells in lines]
+    hidden = len(first.rows) - len(chosen)
+    if hidden:
+        out.append(f"... {hidden} more rows (pass max_rows=None for all)")
+    return "\n".join(out)
+
+
+def _csv_text(results: Sequence[LayerDivergence]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["compare", "depth", "node", "op_type", "output", "shape", "cosine", "cosine_min", "rel_l2",
+                     "snr_db", "input_cosine", "growth_db", "culprit_rank", "is_output", "flags"])
+    for result in results:
+        ranks = {row.output: rank for rank, row in enumerate(result.culprits(5), 1)}
+        for row in result.rows:
+            writer.writerow([
+                result.compare, row.depth, row.node, row.op_type, row.output, _shape_str(row.shape),
+                repr(row.cosine), repr(row.cosine_min), repr(row.rel_l2), repr(row.snr_db), repr(row.input_cosine),
+                repr(row.growth_db), ranks.get(row.output, ""), int(row.is_output), "; ".join(row.flags),
+            ])
+    return buffer.getvalue()
