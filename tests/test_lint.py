@@ -176,7 +176,7 @@ def test_other_layouts_are_read_as_the_user_says(chart):
 # ----------------------------------------------------------------------------
 def test_forum_recipe_against_horizon_is_ok_with_a_note_on_bicubic_chroma(coffee, chart):
     for rgb in (coffee, chart):
-        d = diagnose(rgb, forum_rgb_to_nv12(Image.fromarray(rgb)), expected="horizon")
+        d = diagnose(rgb, forum_rgb_to_nv12(Image.fromarray(rgb)), convention="horizon")
         assert d.top.issues == ("ok",)
         assert any("chroma down-sampling" in n and "bicubic" in n for n in d.notes)
 
@@ -184,7 +184,7 @@ def test_forum_recipe_against_horizon_is_ok_with_a_note_on_bicubic_chroma(coffee
 @needs_cv2
 def test_forum_recipe_with_opencv_i420_is_a_range_mismatch(coffee, chart):
     for rgb in (coffee, chart):
-        d = diagnose(rgb, forum_with_opencv_i420(rgb), expected="horizon")
+        d = diagnose(rgb, forum_with_opencv_i420(rgb), convention="horizon")
         assert d.top.issues == ("range_mismatch",)
         assert "limited" in d.top.explanation and "full" in d.top.fix
 
@@ -203,7 +203,7 @@ def test_check_converter_runs_the_forum_recipe_on_pil_images_and_says_ok():
 @pytest.mark.parametrize("name", list(nv12kit.CONVENTIONS))
 def test_every_preset_against_itself_is_ok(name, chart, coffee):
     for rgb in (chart, coffee):
-        d = diagnose(rgb, nv12kit.rgb_to_nv12(rgb, convention=name), expected=name)
+        d = diagnose(rgb, nv12kit.rgb_to_nv12(rgb, convention=name), convention=name)
         assert d.top.issues == ("ok",), (name, d.top)
 
 
@@ -292,11 +292,11 @@ def test_bytes_only_correct_frame_is_ok_with_modest_confidence(coffee):
 
 
 def test_bytes_only_full_range_against_limited_expectation_is_a_range_mismatch(chart):
-    d = diagnose(None, nv12kit.rgb_to_nv12(chart, convention="horizon"), expected="opencv")
+    d = diagnose(None, nv12kit.rgb_to_nv12(chart, convention="horizon"), convention="opencv")
     assert d.top.issues == ("range_mismatch",) and d.top.score > 0.6
     assert d.top.evidence["y_outside_16_235"] > 0.05
     # The other way round only deep blacks and bright whites can tell, with lower confidence.
-    d = diagnose(None, nv12kit.rgb_to_nv12(chart, convention="opencv"), expected="horizon")
+    d = diagnose(None, nv12kit.rgb_to_nv12(chart, convention="opencv"), convention="horizon")
     assert d.top.issues == ("range_mismatch",) and d.top.score < 0.7
 
 
@@ -362,7 +362,7 @@ def test_bad_planes_are_rejected_with_what_was_wrong(planes, match):
 def test_unknown_expected_convention_and_layout_are_rejected(chart):
     frame = nv12kit.rgb_to_nv12(chart)
     with pytest.raises(ConventionError):
-        diagnose(chart, frame, expected="bt601-fulll")
+        diagnose(chart, frame, convention="bt601-fulll")
     with pytest.raises(InputError, match="layout"):
         diagnose(chart, frame.to_bytes(), layout="nv16")
     with pytest.raises(InputError, match="cannot read NV12"):
@@ -380,6 +380,39 @@ def test_diagnose_never_modifies_its_inputs(chart):
     rgb = chart.copy()
     diagnose(rgb, (y, uv))
     assert np.array_equal(y, frame.y) and np.array_equal(uv, frame.uv) and np.array_equal(rgb, chart)
+
+
+# ----------------------------------------------------------------------------
+# expected= is the deprecated old name of convention= (one release)
+# ----------------------------------------------------------------------------
+def test_expected_is_a_deprecated_alias_of_convention(chart):
+    frame = nv12kit.rgb_to_nv12(chart, convention="horizon")
+    want = diagnose(None, frame, convention="opencv")
+    with pytest.warns(DeprecationWarning, match="expected=.*convention=") as record:
+        got = diagnose(None, frame, expected="opencv")
+    assert got.to_dict() == want.to_dict() and got.top.issues == ("range_mismatch",)
+    assert record[0].filename == __file__  # the warning points at the caller
+
+
+def test_expected_and_convention_together_are_refused(chart):
+    frame = nv12kit.rgb_to_nv12(chart)
+    for convention in ("opencv", "horizon"):  # the default value passed explicitly counts as given
+        with pytest.raises(InputError, match="convention=.*expected="):
+            diagnose(None, frame, convention=convention, expected="opencv")
+    with pytest.raises(InputError, match="convention=.*expected="):
+        check_converter(nv12kit.rgb_to_nv12, convention="horizon", expected="horizon")
+
+
+def test_check_converter_takes_convention_and_expected_as_its_deprecated_alias():
+    def limited(img):
+        return nv12kit.rgb_to_nv12(img, convention="opencv")
+
+    assert check_converter(limited, convention="opencv").is_ok
+    want = check_converter(limited)
+    with pytest.warns(DeprecationWarning, match="expected=.*convention=") as record:
+        got = check_converter(limited, expected="horizon")
+    assert got.to_dict() == want.to_dict() and got.top.issues == ("range_mismatch",)
+    assert record[0].filename == __file__
 
 
 # ----------------------------------------------------------------------------
@@ -496,7 +529,9 @@ def test_the_fixed_forum_call_gives_the_training_tensor():
 
 def test_correct_settings_have_no_findings():
     assert lint_node(mode="yuvbt601full2rgb", divisor=1, mean=128, std=128) == []
-    assert lint_node(mode="yuvbt601video2bgr", divisor=1, mean=0, std=1, train_order="bgr", chip_range="video") == []
+    assert (
+        lint_node(mode="yuvbt601video2bgr", divisor=1, mean=0, std=1, train_order="bgr", chip_range="limited") == []
+    )
     assert lint_node(mode=None, divisor=1, mean=128, std=128, train_order="yuv444") == []
     torch_mean, torch_std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
     assert (
@@ -510,7 +545,7 @@ def test_correct_settings_have_no_findings():
     assert (
         lint_node(
             mode="yuvbt601full2rgb", divisor=1, mean=[255 * m for m in torch_mean], std=[255 * s for s in torch_std],
-            train_mean=torch_mean, train_std=torch_std, train_scale=255,
+            train_mean=torch_mean, train_std=torch_std, train_divisor=255,
         )
         == []
     )
@@ -519,7 +554,7 @@ def test_correct_settings_have_no_findings():
 def test_channel_order_and_range_mismatches_are_errors_with_the_right_mode():
     f = lint_node(mode="yuvbt601full2rgb", divisor=1, mean=128, std=128, train_order="bgr")
     assert [(x.id, x.severity) for x in f] == [("order", "error")] and "yuvbt601full2bgr" in f[0].fix
-    f = lint_node(mode="yuvbt601full2rgb", divisor=1, mean=128, std=128, chip_range="video")
+    f = lint_node(mode="yuvbt601full2rgb", divisor=1, mean=128, std=128, chip_range="limited")
     assert [x.id for x in f] == ["range"] and "yuvbt601video2rgb" in f[0].fix
     f = lint_node(mode="yuvbt601video2rgb", divisor=1, mean=128, std=128, train_order="yuv444")
     assert [x.id for x in f] == ["mode"] and "mode=None" in f[0].fix
@@ -528,7 +563,7 @@ def test_channel_order_and_range_mismatches_are_errors_with_the_right_mode():
 
 
 def test_divisor_255_against_256_is_a_warning_of_one_level():
-    f = lint_node(mode="yuvbt601full2rgb", divisor=255, mean=0.5, std=0.5, train_scale=256)
+    f = lint_node(mode="yuvbt601full2rgb", divisor=255, mean=0.5, std=0.5, train_divisor=256)
     assert [(x.id, x.severity) for x in f] == [("divisor", "warning")]
     assert "255 against 256" in f[0].message and "1.00 pixel levels" in f[0].message
     assert "divisor=256" in f[0].fix
@@ -570,14 +605,40 @@ def test_every_finding_id_is_documented_and_the_modes_are_the_graphs():
         ({"std": 0}, "std must not contain 0"),
         ({"divisor": -1}, "divisor must be a positive"),
         ({"train_order": "grey"}, "train_order"),
-        ({"chip_range": "limited"}, "chip_range"),
-        ({"train_scale": 0}, "train_scale"),
+        ({"chip_range": "studio"}, "chip_range"),
+        ({"train_divisor": 0}, "train_divisor"),
     ],
 )
 def test_malformed_node_settings_are_rejected(kwargs, match):
     args = {"mode": "yuvbt601full2rgb", "divisor": 1, "mean": 128, "std": 128, **kwargs}
     with pytest.raises(InputError, match=match):
         lint_node(**args)
+
+
+def test_train_scale_is_a_deprecated_alias_of_train_divisor():
+    args = {"mode": "yuvbt601full2rgb", "divisor": 255, "mean": 0.5, "std": 0.5}
+    want = lint_node(**args, train_divisor=256)
+    with pytest.warns(DeprecationWarning, match="train_scale=.*train_divisor=") as record:
+        got = lint_node(**args, train_scale=256)
+    assert got == want and [(f.id, f.severity) for f in got] == [("divisor", "warning")]
+    assert record[0].filename == __file__
+    with pytest.raises(InputError, match="train_divisor=.*train_scale="):
+        lint_node(**args, train_divisor=256, train_scale=256)
+    with pytest.warns(DeprecationWarning), pytest.raises(InputError, match="train_scale must be a positive"):
+        lint_node(**args, train_scale=0)  # the message names the keyword the caller used
+
+
+def test_chip_range_is_full_or_limited_and_video_is_a_deprecated_synonym():
+    args = {"mode": "yuvbt601full2rgb", "divisor": 1, "mean": 128, "std": 128}
+    limited = lint_node(**args, chip_range="limited")
+    assert [f.id for f in limited] == ["range"] and "yuvbt601video2rgb" in limited[0].fix
+    assert "delivers limited range" in limited[0].message and "video range" not in limited[0].message
+    with pytest.warns(DeprecationWarning, match="chip_range='video'.*'limited'") as record:
+        video = lint_node(**args, chip_range="video")
+    assert video == limited
+    assert record[0].filename == __file__
+    with pytest.raises(InputError, match="chip_range"):
+        lint_node(**args, chip_range="studio")
 
 
 def test_errors_are_nv12kit_errors():

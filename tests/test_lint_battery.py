@@ -129,7 +129,7 @@ def run(images: dict[str, np.ndarray], cases: list[tuple[str, tuple[str, ...], i
     wrong = []
     for name, bugs, variant, raw in cases:
         nv12, kwargs = wrong_converter(images[name], bugs, variant=variant, raw=raw)
-        got = diagnose(images[name], nv12, expected=EXPECTED, **kwargs).top.issues
+        got = diagnose(images[name], nv12, convention=EXPECTED, **kwargs).top.issues
         want = tuple(sorted(bugs, key=ISSUE_IDS.index)) or ("ok",)
         if got != want:
             wrong.append((name, bugs, variant, raw, got))
@@ -195,7 +195,7 @@ def test_correct_converters_of_every_kind_are_never_flagged(images):
     flagged = []
     for name, rgb in images.items():
         for conv_name, fn in converters.items():
-            d = diagnose(rgb, fn(rgb), expected=EXPECTED)
+            d = diagnose(rgb, fn(rgb), convention=EXPECTED)
             if not d.is_ok:
                 flagged.append((name, conv_name, d.top.issues))
     assert flagged == []
@@ -205,7 +205,7 @@ def test_correct_converters_of_every_kind_are_never_flagged(images):
 def test_every_preset_against_itself_is_ok_on_every_image(images, preset):
     for name in ("astronaut", "chelsea", "synthetic"):  # chart and coffee: test_lint.py
         rgb = images[name]
-        d = diagnose(rgb, nv12kit.rgb_to_nv12(rgb, convention=preset), expected=preset)
+        d = diagnose(rgb, nv12kit.rgb_to_nv12(rgb, convention=preset), convention=preset)
         assert d.top.issues == ("ok",), (name, d.top.issues)
 
 
