@@ -22,7 +22,7 @@ import json
 import os
 import pathlib
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -30,6 +30,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from ._util import progress as progress_bar
 from .conventions import get_convention
 from .errors import InputError, ModelError
 from .model import ImageInputSpec, describe_inputs, graph_inputs, load_model
@@ -462,16 +463,6 @@ def _calibration_reader(feeds: Iterator[dict[str, np.ndarray]]) -> Any:
     return _Reader()
 
 
-def _progress(items: Sequence[Any], *, enabled: bool, desc: str) -> Iterable[Any]:
-    if not enabled:
-        return items
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return items
-    return tqdm(items, desc=desc, leave=False)
-
-
 def _quant_pre_process(model: onnx.ModelProto, path: pathlib.Path) -> onnx.ModelProto:
     """ORT's recommended preparation (shape inference, graph fusions); the model as is if it fails.
 
@@ -583,7 +574,7 @@ def quantize(
     extra = dict(extra_inputs or {})
 
     def feeds() -> Iterator[dict[str, np.ndarray]]:
-        for item in _progress(sources, enabled=progress, desc="calibrating"):
+        for item in progress_bar(sources, enabled=progress, desc="calibrating", unit="frame"):
             rgb = _fit_to(load_image(item), size)
             if nv12:
                 feed = {k: np.ascontiguousarray(v) for k, v in rgb_to_nv12(rgb, convention=convention)

@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from . import _util
 from ._io import atomic_write, jsonable
 from .errors import InputError, ModelError
 from .metrics import Comparison, compare
@@ -448,13 +449,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _model_label(model: Any) -> str:
-    if isinstance(model, (str, os.PathLike)):
-        return pathlib.Path(model).name
-    name = getattr(getattr(model, "graph", None), "name", None)
-    return f"ModelProto {name!r}" if name else type(model).__name__
-
-
 # ----------------------------------------------------------------------------
 # triage
 # ----------------------------------------------------------------------------
@@ -591,7 +585,7 @@ def triage(
         node_findings = list(lint_node(
             mode=settings["mode"], divisor=settings["divisor"], mean=settings["mean"], std=settings["std"],
             train_order=preprocess.order, train_mean=preprocess.mean, train_std=preprocess.std,
-            train_scale=preprocess.divisor, chip_range=node_range,
+            train_divisor=preprocess.divisor, chip_range=node_range,
         ))
 
     t0 = time.perf_counter()
@@ -642,7 +636,7 @@ def triage(
             frame = _user_frame(frames_given[index], rgb.shape[0], rgb.shape[1])
             from .lint import diagnose
 
-            diagnosis = diagnose(rgb, frame, expected=convention)
+            diagnosis = diagnose(rgb, frame, convention=convention)
             frame_source = "your NV12"
         else:
             frame = rgb_to_nv12(rgb, convention=convention)
@@ -704,13 +698,13 @@ def triage(
         notes.append("per-image verdicts: " + ", ".join(f"{v} {n}" for v, n in counts.items() if n))
     timing["total"] = time.perf_counter() - started
     parameters = {
-        "model": model_label or _model_label(model),
+        "model": model_label or _util.model_label(model),
         "input": str(spec),
         "images": [r.name for r in results],
         "preprocess": preprocess.to_dict(),
         "preprocess_formula": str(preprocess),
         "node": {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()},
-        "nv12_model": "built by nv12kit.insert_nv12_node" if nv12_model is None else _model_label(nv12_model),
+        "nv12_model": "built by nv12kit.insert_nv12_node" if nv12_model is None else _util.model_label(nv12_model),
         "convention": _label(convention),
         "amplitudes": list(levels),
         "trials": trials,

@@ -138,3 +138,16 @@ def test_missing_argument_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as info:
         main(["compare", "only_one.npz"])
     assert info.value.code == 2
+
+
+def test_chip_range_speaks_full_or_limited_and_video_is_a_deprecated_synonym(capsys):
+    from nv12kit.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["triage", "--model", "m.onnx", "--image", "x.png", "--chip-range", "limited"])
+    assert args.chip_range == "limited"
+    args = parser.parse_args(["variants", "m.onnx", "-o", "out", "--chip-range", "video"])
+    assert args.chip_range == "limited" and "deprecated" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(["triage", "--model", "m.onnx", "--image", "x.png", "--chip-range", "studio"])
+    assert exit_info.value.code == 2 and "'full', 'limited'" in capsys.readouterr().err

@@ -643,3 +643,12 @@ def test_chip_range_is_full_or_limited_and_video_is_a_deprecated_synonym():
 
 def test_errors_are_nv12kit_errors():
     assert issubclass(InputError, NV12KitError)
+
+
+def test_range_finding_names_the_visible_effect_the_right_way_round():
+    # A full-range node fed limited-range NV12 leaves 16..235: blacks grey, whites dim.
+    full_node = lint_node(mode="yuvbt601full2rgb", divisor=1, mean=128, std=128, chip_range="limited")
+    assert "blacks turn grey and whites dim" in full_node[0].message
+    # A limited-range node fed full-range NV12 expands 0..255 past the ends: stretched and clipped.
+    limited_node = lint_node(mode="yuvbt601video2rgb", divisor=1, mean=128, std=128, chip_range="full")
+    assert "contrast is stretched and clipped" in limited_node[0].message

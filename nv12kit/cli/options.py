@@ -8,6 +8,7 @@ need are imported inside them.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -17,9 +18,26 @@ if TYPE_CHECKING:
     from ..preprocess import Preprocess
 
 __all__ = ["EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "add_preprocess_arguments", "preprocess_from_args",
-           "expand_images"]
+           "expand_images", "add_chip_range_argument"]
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+
+def _chip_range(text: str) -> str:
+    # One range vocabulary (full/limited); hbdk's "video" still works, with a note where the user looks.
+    if text == "video":
+        print("note: --chip-range video is deprecated; say --chip-range limited", file=sys.stderr)
+        return "limited"
+    if text not in ("full", "limited"):
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from 'full', 'limited')")
+    return text
+
+
+def add_chip_range_argument(parser: argparse.ArgumentParser) -> None:
+    """``--chip-range full|limited``: the range of the NV12 the chip delivers."""
+    parser.add_argument("--chip-range", type=_chip_range, default="full", metavar="{full,limited}",
+                        help="range of the chip's NV12: full (hbdk's default) or limited (BT.601 Y 16-235; "
+                             "hbdk calls it video)")
 
 
 def add_preprocess_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..conventions import CONVENTIONS
 from ..errors import InputError
-from .options import _parse_size, add_preprocess_arguments, expand_images, preprocess_from_args
+from .options import _parse_size, add_chip_range_argument, add_preprocess_arguments, expand_images, preprocess_from_args
 
 
 def register(sub: Any) -> None:
@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
     tri.add_argument("--node-divisor", type=float, default=None, help="the node divisor you deploy")
     tri.add_argument("--node-mean", type=float, nargs="+", default=None, help="the node mean you deploy")
     tri.add_argument("--node-std", type=float, nargs="+", default=None, help="the node std you deploy")
-    tri.add_argument("--chip-range", choices=("full", "video"), default="full", help="range of the chip's NV12")
+    add_chip_range_argument(tri)
     tri.add_argument("--amplitudes", type=float, nargs="+", default=[1.0, 2.0, 3.0], metavar="A",
                      help="noise amplitudes in pixel values (default: 1 2 3)")
     tri.add_argument("--trials", type=int, default=20, help="noisy trials per amplitude (default: 20)")

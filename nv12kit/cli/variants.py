@@ -8,7 +8,7 @@ from typing import Any
 
 from ..conventions import CONVENTIONS
 from ..errors import InputError
-from .options import EXIT_OK, add_preprocess_arguments, expand_images, preprocess_from_args
+from .options import EXIT_OK, add_chip_range_argument, add_preprocess_arguments, expand_images, preprocess_from_args
 
 
 def register(sub: Any) -> None:
@@ -24,8 +24,7 @@ def register(sub: Any) -> None:
     var.add_argument("--input-name", "--input", dest="input_name", default=None,
                      help="image input, if the model has several candidates")
     add_preprocess_arguments(var)
-    var.add_argument("--chip-range", choices=("full", "video"), default="full",
-                     help="range of the chip's NV12: full (hbdk default) or video (BT.601 limited)")
+    add_chip_range_argument(var)
     var.add_argument("--upsample", choices=("nearest", "bilinear"), default="nearest",
                      help="chroma up-sampling inside the node (default: nearest)")
     var.add_argument("--calibration", nargs="+", default=None, metavar="IMAGE_OR_FOLDER",

@@ -201,7 +201,7 @@ def lint_node(
                 )
             )
         if m_range != chip:
-            effect = "blacks turn grey and whites dim" if m_range == "limited" else "contrast is stretched and clipped"
+            effect = "blacks turn grey and whites dim" if m_range == "full" else "contrast is stretched and clipped"
             found.append(
                 (
                     "range",
