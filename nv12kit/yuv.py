@@ -607,7 +607,7 @@ def _parse(
     w, h, lay, s = _check_geometry(width, height, layout, stride)
     expected = s * h * 3 // 2
     if arr.size != expected:
-        raise InputError(_size_message(arr.size, w, h, lay, s, stride, source))
+        raise InputError(frame_size_message(arr.size, w, h, lay, s, stride, source))
     ysize = s * h
     # np.array(..., copy=True) detaches the frame from the caller's buffer.
     y = np.array(arr[:ysize].reshape(h, s)[:, :w], order="C", copy=True)
@@ -737,9 +737,10 @@ def _size_hints(actual: int, w: int, h: int, s: int, lay: str, stride_given: Any
     return hints
 
 
-def _size_message(
+def frame_size_message(
     actual: int, w: int, h: int, lay: str, s: int, stride_given: Any, source: str | None
 ) -> str:
+    """The one message for a raw buffer or file whose size is not one frame: both counts and the likely cause."""
     expected = s * h * 3 // 2
     where = f"file {source!r}" if source is not None else "the buffer"
     if stride_given is None:
@@ -851,7 +852,7 @@ def read_yuv(
         expected = s * h * 3 // 2
         if size != expected:
             # Check before reading: a multi-GB video would be read for nothing.
-            raise InputError(_size_message(size, w, h, lay, s, stride, str(p)))
+            raise InputError(frame_size_message(size, w, h, lay, s, stride, str(p)))
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read raw YUV file {str(p)!r}: {exc}") from exc

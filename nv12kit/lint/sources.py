@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..images import load_image
-from ..yuv import NV12Frame, _size_message
+from ..yuv import NV12Frame, frame_size_message
 from .findings import Finding
 
 _ALIGNMENTS = (16, 32, 64, 128, 256, 512, 1024)  # row alignments of padded buffers, in bytes
@@ -216,7 +216,7 @@ def _raw_source(
                 "one was diagnosed"
             )
             return _Source(np.ascontiguousarray(buf[:frame_bytes]), h, w, w, h, notes=notes, what=what)
-        raise InputError(_size_message(size, w, h, layout, w, None, None))
+        raise InputError(frame_size_message(size, w, h, layout, w, None, None))
     first = readings[0]
     first.alternatives = readings[1:]
     return first
