@@ -7,16 +7,21 @@ current figure, the backend) is untouched and a figure never shows up twice
 in a notebook. :func:`figure_to_data_uri` turns a figure into the inline
 ``data:image/png;base64,...`` string a self-contained HTML report needs.
 
-=============================  ====================================================
-:func:`plot_planes`            the Y, U and V planes of an NV12 frame
-:func:`plot_roundtrip_error`   per-pixel ``|RGB - decoded|`` after a round trip
-:func:`plot_output_diff`       per-pixel ``|a - b|`` of two dense model outputs
-:func:`plot_cosine_histograms` trial cosines per noise amplitude, NV12 marked
-:func:`plot_cosine_vs_amplitude`  the noise floor against amplitude, NV12 marked
-=============================  ====================================================
+=================================  ================================================
+:func:`plot_planes`                the Y, U and V planes of an NV12 frame
+:func:`plot_roundtrip_error`       per-pixel ``|RGB - decoded|`` after a round trip
+:func:`plot_output_diff`           per-pixel ``|a - b|`` of two dense model outputs
+:func:`plot_output_diffs`          the same for several outputs against one reference
+:func:`plot_cosine_histograms`     trial cosines per noise amplitude, NV12 marked
+:func:`plot_cosine_vs_amplitude`   the noise floor against amplitude, NV12 marked
+:func:`plot_layer_divergence`      ``1 - cosine`` per layer against depth, culprits marked
+:func:`plot_conversion_error`      someone's NV12 decoded, and its luma error against nv12kit's
+=================================  ================================================
 
-matplotlib is an optional dependency (``pip install 'nv12kit[notebooks]'``);
-the rest of nv12kit never imports this module.
+matplotlib is an optional dependency (``pip install 'nv12kit[notebooks]'``).
+The core never imports this module at import time: the HTML report and the
+per-layer divergence load it when they draw; :mod:`nv12kit.explore` and
+:mod:`nv12kit.widgets` build on it.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import io
 import math
 import operator
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -41,17 +46,25 @@ except ImportError as exc:  # pragma: no cover - matplotlib is installed whereve
         "install it with: pip install 'nv12kit[notebooks]' (or pip install matplotlib)"
     ) from exc
 
+from .conventions import Convention, get_convention
+from .convert import nv12_to_rgb, rgb_to_nv12
 from .errors import InputError
-from .noise import NoiseStudy
+from .noise import NoiseStudy, noise_label
 from .roundtrip import image_error
 from .yuv import NV12Frame
+
+if TYPE_CHECKING:  # imported when drawing: layers pulls in onnx, which a plain figure does not need
+    from .layers import LayerDivergence
 
 __all__ = [
     "plot_planes",
     "plot_roundtrip_error",
     "plot_output_diff",
+    "plot_output_diffs",
     "plot_cosine_histograms",
     "plot_cosine_vs_amplitude",
+    "plot_layer_divergence",
+    "plot_conversion_error",
     "figure_to_png_bytes",
     "figure_to_data_uri",
 ]
@@ -59,6 +72,10 @@ __all__ = [
 # Colours of the NV12 markers: dark, and apart from the tab10 noise colours.
 _NV12_STYLES = (("black", "--"), ("crimson", "-."), ("darkorange", ":"), ("purple", (0, (5, 1, 1, 1))))
 _DISTRIBUTION_TEXT = {"symmetric": "uniform ±a", "uniform_0_a": "uniform [0, a)", "gaussian": "Gaussian σ = a"}
+# Per-layer divergence: one colour per comparison, then spares; op names on the x axis up to this many nodes.
+_LAYER_COLOURS = {"nv12": "#d62728", "noise": "#1f77b4", "quantized": "#2ca02c"}
+_LAYER_SPARE = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+_MAX_TICK_LABELS = 40
 
 
 # ----------------------------------------------------------------------------
@@ -108,6 +125,37 @@ def _side_colorbar(ax: Axes, image: Any, **kwargs: Any) -> Any:
     """A colourbar exactly as tall as the image, in an inset axes (a plain one spans the whole axes box)."""
     cax = ax.inset_axes((1.03, 0.0, 0.045, 1.0))
     return ax.figure.colorbar(image, cax=cax, **kwargs)
+
+
+def _check_frame(frame: Any) -> NV12Frame:
+    if not isinstance(frame, NV12Frame):
+        hint = ""
+        if isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[-1] == 3:
+            hint = "; it looks like an RGB image: convert it first with nv12kit.rgb_to_nv12(image)"
+        elif isinstance(frame, tuple) and len(frame) == 2:
+            hint = "; wrap (y, uv) planes with nv12kit.NV12Frame(y, uv)"
+        raise InputError(f"frame must be an nv12kit.NV12Frame, got {type(frame).__name__}{hint}")
+    return frame
+
+
+def _axes_row(axes: Any, count: int, figsize: tuple[float, float], what: str) -> tuple[Figure, list[Axes]]:
+    """``count`` panels side by side: on a new figure, or the caller's ``count`` Axes of one figure."""
+    if axes is None:
+        fig = Figure(figsize=figsize, layout="constrained")
+        return fig, list(np.atleast_1d(fig.subplots(1, count)))
+    number = {1: "one", 2: "two", 3: "three"}.get(count, str(count))
+    try:
+        items = list(axes.flat) if isinstance(axes, np.ndarray) else list(axes)
+    except TypeError as exc:
+        raise InputError(f"axes must be {number} Axes (for {what}), e.g. fig.subplots(1, {count}), "
+                         f"got {type(axes).__name__}") from exc
+    if len(items) != count:
+        raise InputError(f"axes must be {number} Axes (for {what}), got {len(items)}")
+    panels = [_check_ax(a, f"axes[{i}]") for i, a in enumerate(items)]
+    roots = {id(_root_figure(a.figure)) for a in panels}
+    if len(roots) != 1:
+        raise InputError("axes must all belong to the same figure")
+    return _root_figure(panels[0].figure), panels
 
 
 def _check_title(title: Any) -> str | None:
@@ -182,33 +230,11 @@ def plot_planes(frame: NV12Frame, *, axes: Sequence[Axes] | None = None, title: 
     >>> len(fig.axes) >= 3
     True
     """
-    if not isinstance(frame, NV12Frame):
-        hint = ""
-        if isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[-1] == 3:
-            hint = "; it looks like an RGB image: convert it first with nv12kit.rgb_to_nv12(image)"
-        elif isinstance(frame, tuple) and len(frame) == 2:
-            hint = "; wrap (y, uv) planes with nv12kit.NV12Frame(y, uv)"
-        raise InputError(f"frame must be an nv12kit.NV12Frame, got {type(frame).__name__}{hint}")
+    _check_frame(frame)
     title = _check_title(title)
     h, w = frame.shape
-    if axes is None:
-        fig = Figure(figsize=_planes_figsize(h, w), layout="constrained")
-        panels = list(fig.subplots(1, 3))
-        owned = True
-    else:
-        try:
-            items = list(axes.flat) if isinstance(axes, np.ndarray) else list(axes)
-        except TypeError as exc:
-            raise InputError(f"axes must be three Axes (for Y, U and V), e.g. fig.subplots(1, 3), "
-                             f"got {type(axes).__name__}") from exc
-        if len(items) != 3:
-            raise InputError(f"axes must be three Axes (for Y, U and V), got {len(items)}")
-        panels = [_check_ax(a, f"axes[{i}]") for i, a in enumerate(items)]
-        roots = {id(_root_figure(a.figure)) for a in panels}
-        if len(roots) != 1:
-            raise InputError("axes must all belong to the same figure")
-        fig = _root_figure(panels[0].figure)
-        owned = False
+    owned = axes is None
+    fig, panels = _axes_row(axes, 3, _planes_figsize(h, w), "Y, U and V")
 
     y, u, v = frame.y, frame.u, frame.v
     # One chroma scale for U and V, symmetric about 128, never narrower than ±16 levels.
@@ -475,6 +501,51 @@ def plot_output_diff(
     return fig
 
 
+def plot_output_diffs(
+    reference: np.ndarray,
+    others: Mapping[str, np.ndarray],
+    *,
+    axes: Sequence[Axes] | None = None,
+) -> Figure:
+    """Draw where several outputs differ from one reference, side by side, one :func:`plot_output_diff` each.
+
+    Parameters
+    ----------
+    reference : array_like
+        The reference output, e.g. the float model's on the clean image.
+    others : dict of str to array_like
+        The outputs to compare with it, by panel title, e.g.
+        ``{"noise ±2, trial 1 vs clean": noisy, "NV12 round trip vs clean": nv12}``.
+    axes : sequence of matplotlib Axes, optional
+        One per entry of ``others``, all in one figure; a new figure is made when None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputError
+        As :func:`plot_output_diff`; ``others`` empty or not a dict, or
+        ``axes`` not one Axes per entry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nv12kit.plots import plot_output_diffs
+    >>> a = np.zeros((1, 2, 4, 6), np.float32)
+    >>> fig = plot_output_diffs(a, {"noise": a + 0.1, "NV12": a + 0.5})
+    >>> [ax.get_title().splitlines()[0] for ax in fig.axes if ax.get_images()]
+    ['noise', 'NV12']
+    """
+    if not isinstance(others, Mapping) or not others:
+        raise InputError(f"others must be a non-empty dict {{title: output}}, got {others!r:.80}")
+    fig, panels = _axes_row(axes, len(others), (5.5 * len(others), 4.8), "one per output")
+    for ax, (title, other) in zip(panels, others.items()):
+        plot_output_diff(reference, other, ax=ax, title=str(title))
+    return fig
+
+
 def _channel(channel: Any, channels: int) -> int:
     if isinstance(channel, (bool, np.bool_)):
         raise InputError(f"channel must be an integer or None, got {channel!r}")
@@ -504,12 +575,6 @@ def _study_cosines(study: Any) -> list[tuple[float, np.ndarray]]:
         raise InputError("every trial cosine in the noise study is NaN: the model's outputs had NaN/Inf or zero "
                          "norm under noise (see study.notes); there is nothing to plot")
     return items
-
-
-def _noise_label(study: NoiseStudy, amplitude: float) -> str:
-    text = f"{amplitude:g}"
-    return {"symmetric": f"±{text}", "uniform_0_a": f"U[0,{text})", "gaussian": f"σ={text}"}.get(
-        study.distribution, text)
 
 
 def _log_floor(arrays: Sequence[np.ndarray]) -> float:
@@ -564,12 +629,12 @@ def _equivalent_noise(study: NoiseStudy, amps: np.ndarray, mean_loss: np.ndarray
     if amps.size < 2 or not ok.all() or not np.all(np.diff(mean_loss) > 0) or not loss > 0:
         return ""
     if loss < mean_loss[0]:
-        return f"; less than noise {_noise_label(study, amps[0])}"
+        return f"; less than noise {noise_label(study.distribution, amps[0])}"
     if loss > mean_loss[-1]:
-        return f"; more than noise {_noise_label(study, amps[-1])}"
+        return f"; more than noise {noise_label(study.distribution, amps[-1])}"
     # 1 - cos grows like a power of the amplitude: interpolate in log space.
     level = float(np.interp(np.log(loss), np.log(mean_loss), amps))
-    return f"; like noise {_noise_label(study, float(f'{level:.2g}'))}"
+    return f"; like noise {noise_label(study.distribution, float(f'{level:.2g}'))}"
 
 
 def plot_cosine_histograms(study: NoiseStudy, *, ax: Axes | None = None, log_scale: bool = True) -> Figure:
@@ -646,16 +711,17 @@ def plot_cosine_histograms(study: NoiseStudy, *, ax: Axes | None = None, log_sca
     colours = matplotlib.colormaps["tab10"]
     for index, ((amp, values, nans), drawn) in enumerate(zip(data, shown)):
         if values.size == 0:
-            ax.plot([], [], linestyle="none", label=f"noise {_noise_label(study, amp)}: all {nans} cosines NaN")
+            ax.plot([], [], linestyle="none",
+                    label=f"noise {noise_label(study.distribution, amp)}: all {nans} cosines NaN")
             continue
         colour = colours(index % 10)
         if log_scale:
-            label = f"noise {_noise_label(study, amp)}: mean 1−cos {float(values.mean()):.2e}"
+            label = f"noise {noise_label(study.distribution, amp)}: mean 1−cos {float(values.mean()):.2e}"
             zeros = int((values <= 0).sum())
             if zeros:
                 label += f", {zeros} at 0 (drawn at {floor:.0e})"
         else:
-            label = f"noise {_noise_label(study, amp)}: mean cos {_fmt_cos(float(values.mean()))}"
+            label = f"noise {noise_label(study.distribution, amp)}: mean cos {_fmt_cos(float(values.mean()))}"
         if nans:
             label += f", {nans} NaN left out"
         ax.hist(drawn, bins=edges, histtype="stepfilled", alpha=0.3, color=colour)
@@ -691,6 +757,7 @@ def plot_cosine_vs_amplitude(
     ax: Axes | None = None,
     nv12_loss: Mapping[str, float] | None = None,
     log_scale: bool = True,
+    selected: float | None = None,
 ) -> Figure:
     """Draw the noise floor against the noise amplitude, with the NV12 loss as horizontal lines.
 
@@ -715,6 +782,9 @@ def plot_cosine_vs_amplitude(
     log_scale : bool, optional
         True (default): ``1 - cos`` on a log axis. False: the cosine itself on
         a linear axis (down = a bigger change).
+    selected : float, optional
+        An amplitude to mark with a dotted vertical line labelled
+        "selected" (the noise explorer's slider).
 
     Returns
     -------
@@ -724,7 +794,8 @@ def plot_cosine_vs_amplitude(
     ------
     InputError
         If ``study`` is not a NoiseStudy, has no trials or only NaN cosines,
-        or ``nv12_loss`` is not a mapping of labels to cosines.
+        ``nv12_loss`` is not a mapping of labels to cosines, or ``selected``
+        is not a positive number.
 
     Examples
     --------
@@ -747,6 +818,7 @@ def plot_cosine_vs_amplitude(
     else:
         raise InputError(f"nv12_loss must be a dict {{label: cosine}}, e.g. {{'qat_nv12': 0.9981}}, "
                          f"got {type(nv12_loss).__name__}")
+    at = None if selected is None else _positive(selected, "selected")
 
     amps = np.array([amp for amp, _ in items])
     with np.errstate(all="ignore"):
@@ -801,11 +873,230 @@ def plot_cosine_vs_amplitude(
     ax.set_title(f"Output {study.output!r}: noise floor against the NV12 loss\n"
                  f"{study.trials} trials per amplitude", fontsize="medium")
     _legend(fig, ax, owned=owned)
+    if at is not None:
+        ax.axvline(at, color="0.45", linestyle=":", linewidth=1.5, zorder=0)
+        ax.annotate(f"selected: {noise_label(study.distribution, at)}", xy=(at, 1.0),
+                    xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points",
+                    fontsize="small", color="0.3")
     return fig
 
 
 # ----------------------------------------------------------------------------
-# 6. figures for HTML reports
+# 6. per-layer divergence
+# ----------------------------------------------------------------------------
+def _text(value: str) -> str:
+    """Literal text for matplotlib: a '$' in a node or file name must not start mathtext."""
+    return value.replace("$", r"\$")
+
+
+def plot_layer_divergence(
+    result: LayerDivergence,
+    *,
+    ax: Any = None,
+    others: Sequence[LayerDivergence] | LayerDivergence | None = None,
+    culprits: int = 5,
+) -> Figure:
+    """Draw ``1 - cosine`` of every compared tensor against its depth, culprits marked.
+
+    Parameters
+    ----------
+    result : LayerDivergence
+        The main comparison (usually ``compare="nv12"``); its culprits are
+        marked and labelled.
+    ax : matplotlib.axes.Axes, optional
+        Draw here; by default on a new figure.
+    others : LayerDivergence or sequence of them, optional
+        Further comparisons of the same model drawn on the same axis, e.g.
+        the ``"noise"`` result, whose band spans the mean and the worst
+        trial. Where the NV12 curve lies above the noise curve, the round
+        trip hurts that layer more than pixel noise of that amplitude.
+    culprits : int, optional
+        How many of ``result``'s culprits to mark (0 for none).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on (``ax.figure`` when ``ax`` is given).
+
+    Raises
+    ------
+    InputError
+        If ``result`` or ``others`` are not LayerDivergence results, or
+        ``culprits`` is negative.
+
+    Notes
+    -----
+    The y axis is logarithmic: ``1 - cosine`` of 1e-4 means cosine
+    0.9999. Identical tensors are drawn at 1e-12. x is the node's position
+    in topological order (0 is the image input), so comparisons of the same
+    model line up even when they skipped different nodes.
+
+    Examples
+    --------
+    >>> from nv12kit.layers import LayerDivergence, LayerRow
+    >>> rows = tuple(LayerRow(d, f"n{d}", "Conv", f"t{d}", (1, 4), c, c, 0.1, 20.0, c, g)
+    ...              for d, c, g in [(0, 0.999, 0.0), (1, 0.99, 10.0), (2, 0.98, 3.0)])
+    >>> fig = plot_layer_divergence(LayerDivergence("nv12", "nv12 (horizon)", rows), culprits=1)
+    >>> type(fig).__name__, len(fig.axes)
+    ('Figure', 1)
+    """
+    from .layers import DIVERGENCE_FLOOR, LayerDivergence
+
+    if not isinstance(result, LayerDivergence):
+        raise InputError(
+            f"result must be a LayerDivergence (from nv12kit.layer_divergence), got {type(result).__name__}"
+        )
+    if others is None:
+        extra: list[LayerDivergence] = []
+    elif isinstance(others, LayerDivergence):
+        extra = [others]
+    else:
+        extra = list(others)
+    bad = [type(o).__name__ for o in extra if not isinstance(o, LayerDivergence)]
+    if bad:
+        raise InputError(f"others must be LayerDivergence results, got {bad}")
+    if isinstance(culprits, bool) or not isinstance(culprits, int) or culprits < 0:
+        raise InputError(f"culprits must be a non-negative integer, got {culprits!r}")
+
+    if ax is None:
+        figure = Figure(figsize=(9, 4.5), layout="constrained")
+        ax = figure.add_subplot()
+    else:
+        figure = ax.get_figure()
+
+    spare = iter(_LAYER_SPARE)
+    plotted: list[float] = []
+    for item in [result, *extra]:
+        colour = _LAYER_COLOURS.get(item.compare) or next(spare, "#17becf")
+        rows = [row for row in item.rows if math.isfinite(row.cosine)]
+        xs = [row.depth for row in rows]
+        ys = [max(1 - row.cosine, DIVERGENCE_FLOOR) for row in rows]
+        ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.4, color=colour, label=_text(item.label))
+        plotted += ys
+        if any(row.cosine_min < row.cosine for row in rows):
+            worst = [max(1 - row.cosine_min, DIVERGENCE_FLOOR) for row in rows]
+            plotted += worst
+            ax.fill_between(xs, ys, worst, color=colour, alpha=0.15, linewidth=0,
+                            label=_text(f"{item.compare}: worst trial"))
+        broken = [row for row in item.rows if not math.isfinite(row.cosine)]
+        if broken:
+            top = max(ys, default=1.0)
+            ax.scatter([row.depth for row in broken], [top] * len(broken), marker="x", color=colour,
+                       label=_text(f"{item.compare}: NaN/Inf"))
+
+    if culprits:
+        for rank, row in enumerate(result.culprits(culprits), 1):
+            y = max(1 - row.cosine, DIVERGENCE_FLOOR)
+            ax.scatter([row.depth], [y], s=90, facecolors="none", edgecolors="black", linewidths=1.3, zorder=5)
+            # alternate above and below the point so neighbouring labels do not overlap
+            ax.annotate(_text(f"#{rank} {row.node} ({row.op_type})\n+{row.growth_db:.1f} dB"), (row.depth, y),
+                        xytext=(6, 10 if rank % 2 else -26), textcoords="offset points", fontsize=7,
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
+
+    ax.set_yscale("log")
+    if plotted:
+        # a decade of headroom above and below for the culprit labels
+        ax.set_ylim(min(plotted) / 10, max(plotted) * 10)
+    ax.set_ylabel("1 - cosine (log; lower is closer to the clean run)")
+    depths = sorted({row.depth: row.op_type for row in result.rows}.items())
+    if 0 < len(depths) <= _MAX_TICK_LABELS:
+        ax.set_xticks([d for d, _ in depths])
+        ax.set_xticklabels([_text(op) for _, op in depths], rotation=90, fontsize=7)
+        ax.set_xlabel("node in topological order (op type)")
+    else:
+        ax.set_xlabel("depth (position in topological order; 0 is the image input)")
+    model = result.settings.get("model")
+    ax.set_title(_text("Where the divergence grows" + (f": {model}" if model else "")), fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return figure
+
+
+# ----------------------------------------------------------------------------
+# 7. someone else's NV12 against the image it was made from
+# ----------------------------------------------------------------------------
+def plot_conversion_error(
+    rgb: np.ndarray,
+    frame: NV12Frame,
+    *,
+    convention: str | Convention = "horizon",
+    subject: str = "the NV12 frame",
+    axes: Sequence[Axes] | None = None,
+) -> Figure:
+    """Draw an image, the NV12 made from it decoded as the chip does, and that frame's luma error.
+
+    For checking a converter or dumped planes: the middle panel is ``frame``
+    decoded under ``convention`` (PSNR and MAE against ``rgb`` in its title);
+    the right panel is ``|Y - Y expected|``, where the expected Y is
+    nv12kit's own encoding of ``rgb`` under ``convention``. Luma does not
+    depend on how chroma is subsampled, so that map shows an encoding bug
+    alone: a range bug lights up everything, a matrix bug the saturated
+    colours, a red/blue swap the red and blue areas.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8 ndarray
+        The image the frame was made from.
+    frame : NV12Frame
+        The frame under test, of the image's size.
+    convention : str or Convention, optional
+        The convention the chip assumes.
+    subject : str, optional
+        What the frame is, for the middle panel's title (e.g. ``"your dump"``).
+    axes : sequence of three matplotlib Axes, optional
+        Where to draw the image, the decoded frame and the luma error, all
+        in one figure; a new figure is made when None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputError
+        A non-uint8 or non-(H, W, 3) image, a frame that is not an NV12Frame
+        or not of the image's size, or ``axes`` that are not three Axes of one figure.
+    ConventionError
+        An unknown convention.
+
+    Examples
+    --------
+    >>> import numpy as np, nv12kit
+    >>> from nv12kit.plots import plot_conversion_error
+    >>> rgb = np.full((4, 4, 3), 200, np.uint8)
+    >>> fig = plot_conversion_error(rgb, nv12kit.rgb_to_nv12(rgb, convention="opencv"))
+    >>> fig.axes[2].get_title().splitlines()[0]
+    "|Y − nv12kit's horizon Y|"
+    """
+    rgb = _rgb_image(rgb, "rgb")
+    frame = _check_frame(frame)
+    if frame.shape != rgb.shape[:2]:
+        raise InputError(f"the frame is {frame.width}x{frame.height} but the image is {rgb.shape[1]}x{rgb.shape[0]}")
+    conv = get_convention(convention)
+    if not isinstance(subject, str):
+        raise InputError(f"subject must be a string, got {type(subject).__name__}")
+    fig, (source, decoded, luma) = _axes_row(axes, 3, (13, 4.2), "the image, the decoded frame and the luma error")
+    theirs = nv12_to_rgb(frame, convention=conv)
+    psnr, mae, _ = image_error(rgb, theirs)
+    delta = np.abs(frame.y.astype(np.int16) - rgb_to_nv12(rgb, convention=conv).y.astype(np.int16))
+    source.imshow(rgb, interpolation="nearest")
+    source.set_title("the image", fontsize="medium")
+    decoded.imshow(theirs, interpolation="nearest")
+    psnr_text = "∞" if math.isinf(psnr) else f"{psnr:.1f}"
+    decoded.set_title(f"{subject}, decoded as the chip does ({conv.name})\nPSNR {psnr_text} dB, MAE {mae:.2f} "
+                      "against the image", fontsize="medium")
+    shown = luma.imshow(delta, cmap="magma", vmin=0, vmax=max(int(delta.max()), 1), interpolation="nearest")
+    luma.figure.colorbar(shown, ax=luma, shrink=0.8).set_label("levels")
+    luma.set_title(f"|Y − nv12kit's {conv.name} Y|\nmean {float(delta.mean()):.2f}, max {int(delta.max())} levels",
+                   fontsize="medium")
+    for ax in (source, decoded, luma):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+# ----------------------------------------------------------------------------
+# 8. figures for HTML reports
 # ----------------------------------------------------------------------------
 def figure_to_png_bytes(fig: Figure, *, dpi: float = 100) -> bytes:
     """Render a figure to PNG bytes, without pyplot.
@@ -870,14 +1161,3 @@ def figure_to_data_uri(fig: Figure, *, dpi: float = 100) -> str:
     True
     """
     return "data:image/png;base64," + base64.b64encode(figure_to_png_bytes(fig, dpi=dpi)).decode("ascii")
-
-
-# ----------------------------------------------------------------------------
-# 7. per-layer divergence, written in its own module
-# ----------------------------------------------------------------------------
-try:
-    from ._plot_layers import plot_layer_divergence  # noqa: F401
-except ImportError:
-    pass
-else:
-    __all__.append("plot_layer_divergence")

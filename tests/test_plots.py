@@ -20,9 +20,12 @@ from nv12kit.noise import NoiseStudy  # noqa: E402
 from nv12kit.plots import (  # noqa: E402
     figure_to_data_uri,
     figure_to_png_bytes,
+    plot_conversion_error,
     plot_cosine_histograms,
     plot_cosine_vs_amplitude,
+    plot_layer_divergence,
     plot_output_diff,
+    plot_output_diffs,
     plot_planes,
     plot_roundtrip_error,
 )
@@ -46,6 +49,15 @@ def _study(cosines: dict[float, list[float]] | None = None, *, roundtrip: dict[s
     return NoiseStudy(amplitudes=tuple(sorted(cos)), distribution=distribution, trials=trials, seed=0,
                       output="logits", cosines=cos, per_output={"logits": cos},
                       roundtrip={"horizon": 1 - 4e-6} if roundtrip is None else roundtrip)
+
+
+def _layers():
+    """A small LayerDivergence built directly: three layers, the middle one a culprit."""
+    from nv12kit.layers import LayerDivergence, LayerRow
+
+    rows = tuple(LayerRow(d, f"n{d}", "Conv", f"t{d}", (1, 4), c, c, 0.1, 20.0, c, g)
+                 for d, c, g in [(0, 0.999, 0.0), (1, 0.99, 10.0), (2, 0.98, 3.0)])
+    return LayerDivergence("nv12", "nv12 (horizon)", rows)
 
 
 def _new_ax() -> tuple[Figure, object]:
@@ -84,11 +96,11 @@ def test_module_exports_every_picture_and_nothing_private():
     import nv12kit.plots as plots
 
     for name in ("plot_planes", "plot_roundtrip_error", "plot_output_diff", "plot_cosine_histograms",
-                 "plot_cosine_vs_amplitude", "figure_to_png_bytes", "figure_to_data_uri"):
+                 "plot_cosine_vs_amplitude", "plot_layer_divergence", "plot_conversion_error", "plot_output_diffs",
+                 "figure_to_png_bytes", "figure_to_data_uri"):
         assert name in plots.__all__
     assert all(not name.startswith("_") for name in plots.__all__)
-    # plot_layer_divergence is listed exactly when the module providing it exists.
-    assert ("plot_layer_divergence" in plots.__all__) == hasattr(plots, "plot_layer_divergence")
+    assert all(callable(getattr(plots, name)) for name in plots.__all__)
 
 
 # ----------------------------------------------------------------------------
@@ -324,6 +336,31 @@ def test_output_diff_refuses_non_numeric_data():
         plot_output_diff(np.array([["a", "b"], ["c", "d"]]), np.array([["a", "b"], ["c", "d"]]))
 
 
+def test_output_diffs_put_one_titled_panel_per_output_side_by_side():
+    ref = np.zeros((1, 2, 4, 6))
+    others = {"noise": ref + 0.25, "NV12": ref + np.arange(6)}
+    fig = plot_output_diffs(ref, others)
+    panels = [ax for ax in fig.axes if ax.get_images()]
+    assert [ax.get_title().splitlines()[0] for ax in panels] == ["noise", "NV12"]
+    for ax, other in zip(panels, others.values()):  # the same map plot_output_diff draws
+        single = plot_output_diff(ref, other).axes[0].get_images()[0].get_array()
+        np.testing.assert_array_equal(ax.get_images()[0].get_array(), single)
+    own = Figure()
+    assert plot_output_diffs(ref, others, axes=own.subplots(1, 2)) is own
+
+
+@pytest.mark.parametrize(("others", "axes", "pattern"), [
+    ({}, None, "non-empty dict"),
+    ([np.ones((4, 4))], None, "non-empty dict"),
+    ({"a": np.ones((4, 4))}, 2, "one Axes.*got 2"),
+    ({"a": np.ones((3, 4))}, None, "shape"),
+])
+def test_output_diffs_refuse_bad_input(others, axes, pattern):
+    given = None if axes is None else Figure().subplots(1, axes)
+    with pytest.raises(InputError, match=pattern):
+        plot_output_diffs(np.zeros((4, 4)), others, axes=given)
+
+
 # ----------------------------------------------------------------------------
 # 4. cosine histograms
 # ----------------------------------------------------------------------------
@@ -454,6 +491,17 @@ def test_vs_amplitude_draws_on_a_given_ax():
     assert ax.get_legend() is not None
 
 
+def test_vs_amplitude_marks_the_selected_amplitude():
+    plain = plot_cosine_vs_amplitude(_study()).axes[0]
+    ax = plot_cosine_vs_amplitude(_study(distribution="gaussian"), selected=2).axes[0]
+    assert [t.get_text() for t in ax.texts] == ["selected: σ=2"]
+    assert len(ax.get_lines()) == len(plain.get_lines()) + 1
+    assert ax.get_lines()[-1].get_xdata()[0] == 2.0
+    assert len(_legend_texts(ax.figure)) == len(_legend_texts(plain.figure))  # the marker is not a legend entry
+    with pytest.raises(InputError, match="selected"):
+        plot_cosine_vs_amplitude(_study(), selected=0)
+
+
 def test_vs_amplitude_of_a_real_noise_study_names_the_distribution(real_study):
     fig = plot_cosine_vs_amplitude(real_study)
     assert "uniform ±a" in fig.axes[0].get_xlabel()
@@ -494,7 +542,54 @@ def test_something_else_than_a_study_is_refused(plot):
 
 
 # ----------------------------------------------------------------------------
-# 6. figures for HTML reports
+# 7. someone's NV12 against the image it was made from
+# ----------------------------------------------------------------------------
+def test_conversion_error_shows_the_decoded_frame_and_its_luma_error():
+    rgb = _rgb(16, 24)
+    frame = nv12kit.rgb_to_nv12(rgb, convention="bt709-full")
+    fig = plot_conversion_error(rgb, frame, subject="my dump")
+    source, decoded, luma = fig.axes[:3]
+    np.testing.assert_array_equal(source.get_images()[0].get_array(), rgb)
+    theirs = nv12kit.nv12_to_rgb(frame, convention="horizon")
+    np.testing.assert_array_equal(decoded.get_images()[0].get_array(), theirs)
+    psnr, mae, _ = image_error(rgb, theirs)
+    assert decoded.get_title() == (f"my dump, decoded as the chip does (horizon)\nPSNR {psnr:.1f} dB, MAE {mae:.2f} "
+                                   "against the image")
+    expected = np.abs(frame.y.astype(int) - nv12kit.rgb_to_nv12(rgb, convention="horizon").y.astype(int))
+    np.testing.assert_array_equal(luma.get_images()[0].get_array(), expected)
+    assert f"max {expected.max()} levels" in luma.get_title() and expected.max() > 0
+
+
+def test_conversion_error_of_an_honest_frame_is_zero_under_its_convention():
+    rgb = _rgb()
+    fig = plot_conversion_error(rgb, nv12kit.rgb_to_nv12(rgb, convention="opencv"), convention="opencv")
+    assert fig.axes[2].get_title() == "|Y − nv12kit's opencv Y|\nmean 0.00, max 0 levels"
+
+
+def test_conversion_error_draws_on_three_given_axes():
+    fig = Figure()
+    axes = fig.subplots(1, 3)
+    rgb = _rgb()
+    assert plot_conversion_error(rgb, nv12kit.rgb_to_nv12(rgb), axes=axes) is fig
+    assert all(ax.get_images() for ax in axes)
+    with pytest.raises(InputError, match="three Axes"):
+        plot_conversion_error(rgb, nv12kit.rgb_to_nv12(rgb), axes=axes[:2])
+
+
+def test_conversion_error_refuses_what_it_cannot_compare():
+    rgb = _rgb(16, 24)
+    with pytest.raises(InputError, match="the frame is 12x8 but the image is 24x16"):
+        plot_conversion_error(rgb, nv12kit.rgb_to_nv12(_rgb(8, 12)))
+    with pytest.raises(InputError, match="looks like an RGB image"):
+        plot_conversion_error(rgb, rgb)
+    with pytest.raises(InputError, match="uint8"):
+        plot_conversion_error(rgb.astype(np.float32), nv12kit.rgb_to_nv12(rgb))
+    with pytest.raises(nv12kit.ConventionError):
+        plot_conversion_error(rgb, nv12kit.rgb_to_nv12(rgb), convention="bt999")
+
+
+# ----------------------------------------------------------------------------
+# 8. figures for HTML reports
 # ----------------------------------------------------------------------------
 def test_png_bytes_are_a_png_of_the_right_size_without_a_url():
     fig = Figure(figsize=(2, 1))
@@ -523,8 +618,11 @@ def test_every_picture_renders_to_png(real_study):
         plot_planes(nv12kit.rgb_to_nv12(_rgb())),
         plot_roundtrip_error(_rgb(), _rgb(seed=1)),
         plot_output_diff(a, a + 1),
+        plot_output_diffs(a, {"one": a + 1, "two": a - 1}),
         plot_cosine_histograms(real_study),
         plot_cosine_vs_amplitude(real_study),
+        plot_layer_divergence(_layers()),
+        plot_conversion_error(_rgb(), nv12kit.rgb_to_nv12(_rgb())),
     ]
     for fig in figures:
         assert figure_to_png_bytes(fig, dpi=30).startswith(PNG_SIGNATURE)

@@ -1,8 +1,9 @@
 """Every widget in nv12kit.widgets, driven headless: set a control's value, check what it produced.
 
-Each widget is compared with the plain function it wraps (so no logic hides in
-a callback), and the plain functions against independent references where one
-exists (OpenCV's I420 encoder, the noise study itself, the triage).
+Each widget is compared with the plain function of nv12kit.explore it wraps (so
+no logic hides in a callback), and the plain functions against independent
+references where one exists (OpenCV's I420 encoder, the noise study itself, the
+triage).
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from __future__ import annotations
 import pathlib
 import re
 import shutil
+import subprocess
+import sys
+import textwrap
+import warnings
 
 import cv2
 import numpy as np
@@ -17,7 +22,7 @@ import onnx_models
 import pytest
 
 import nv12kit
-from nv12kit import widgets
+from nv12kit import explore, widgets
 from nv12kit.data import model_path, photo_path, photo_paths
 from nv12kit.errors import InputError
 from nv12kit.noise import noise_study
@@ -55,7 +60,7 @@ def test_choosing_a_demo_in_the_dropdown_fills_the_path_and_describes_it():
     picker.demo.value = "demo_fragile"
     assert picker.path.value == FRAGILE
     assert picker.result.label == "demo_fragile.onnx"
-    assert str(picker.result) == str(widgets.describe_model(FRAGILE))
+    assert str(picker.result) == str(explore.describe_model(FRAGILE))
 
 
 def test_a_missing_model_is_shown_as_an_error_not_raised():
@@ -82,14 +87,14 @@ def test_a_model_without_preprocessing_metadata_is_described_with_what_to_do(tmp
 
 
 def test_describe_model_takes_a_model_proto_too():
-    choice = widgets.describe_model(nv12kit.load_model(ROBUST))
+    choice = explore.describe_model(nv12kit.load_model(ROBUST))
     assert choice.label == "ModelProto" and choice.path is None and choice.size == (128, 128)
     assert "<table" in choice._repr_html_()
 
 
 def test_describe_model_rejects_a_bad_preprocess_with_the_expected_forms():
     with pytest.raises(InputError, match="must be an nv12kit.Preprocess, a dict"):
-        widgets.describe_model(ROBUST, preprocess=[1, 2, 3])
+        explore.describe_model(ROBUST, preprocess=[1, 2, 3])
 
 
 # ----------------------------------------------------------------------------
@@ -148,7 +153,7 @@ def test_convention_picker_offers_every_preset_and_shows_the_chosen_summary():
         picker.dropdown.value = name
         assert picker.convention is conv
         assert conv.summary() in picker.summary.value.replace("&#x27;", "'")
-        assert widgets.convention_summary(name).startswith(conv.summary())
+        assert explore.convention_summary(name).startswith(conv.summary())
 
 
 def test_convention_picker_accepts_a_custom_convention():
@@ -181,7 +186,7 @@ def test_plane_viewer_draws_planes_and_error_and_follows_the_convention():
 def test_plane_viewer_follows_the_image_and_matches_the_plain_function():
     viewer = widgets.plane_viewer()
     viewer.image.files.value = str(photo_path("coffee"))
-    plain = widgets.plane_view_figures(photo_path("coffee"))
+    plain = explore.plane_view_figures(photo_path("coffee"))
     assert viewer.result.name == "coffee.png"
     assert (viewer.result.psnr, viewer.result.mae, viewer.result.max_error) == (plain.psnr, plain.mae,
                                                                                plain.max_error)
@@ -189,7 +194,7 @@ def test_plane_viewer_follows_the_image_and_matches_the_plain_function():
 
 
 def test_plane_view_numbers_are_the_round_trip_error_of_the_frame():
-    view = widgets.plane_view_figures(photo_path("chelsea_odd"), convention="bt709-limited")
+    view = explore.plane_view_figures(photo_path("chelsea_odd"), convention="bt709-limited")
     decoded = nv12kit.nv12_to_rgb(view.frame, convention="bt709-limited")
     diff = np.abs(view.rgb.astype(int) - decoded.astype(int))
     assert view.max_error == diff.max()
@@ -205,7 +210,7 @@ def test_plane_view_numbers_are_the_round_trip_error_of_the_frame():
 # ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def fragile_session():
-    return widgets.NoiseSession(FRAGILE, photo_path("astronaut"))
+    return explore.NoiseSession(FRAGILE, photo_path("astronaut"))
 
 
 def test_noise_explorer_shows_what_a_plain_noise_study_measures(fragile_session):
@@ -282,18 +287,18 @@ def test_noise_explorer_draws_diff_maps_for_dense_outputs():
 
 def test_noise_explorer_state_rejects_bad_settings(fragile_session):
     with pytest.raises(InputError, match="positive"):
-        widgets.noise_explorer_state(fragile_session, amplitude=0)
+        explore.noise_explorer_state(fragile_session, amplitude=0)
     with pytest.raises(InputError, match="distribution"):
-        widgets.noise_explorer_state(fragile_session, distribution="poisson")
+        explore.noise_explorer_state(fragile_session, distribution="poisson")
     with pytest.raises(nv12kit.ConventionError):
-        widgets.noise_explorer_state(fragile_session, convention="bt999")
+        explore.noise_explorer_state(fragile_session, convention="bt999")
     with pytest.raises(InputError, match="needs an image"):
         widgets.noise_explorer(FRAGILE)
 
 
 def test_noise_session_rejects_an_unknown_output():
     with pytest.raises(InputError, match="unknown output 'scores'.*'logits'"):
-        widgets.NoiseSession(ROBUST, photo_path("coffee"), output="scores")
+        explore.NoiseSession(ROBUST, photo_path("coffee"), output="scores")
 
 
 # ----------------------------------------------------------------------------
@@ -319,12 +324,12 @@ def test_pasted_converter_is_diagnosed_when_the_button_is_pressed():
     assert "range_mismatch" in checker.report.value
     assert _is_png(checker.errors) and _is_png(checker.planes)
     # The same as the plain functions.
-    plain = widgets.converter_check(widgets.load_converter(_opencv_converter_code()))
+    plain = explore.converter_check(explore.load_converter(_opencv_converter_code()))
     assert plain.issues == checker.result.issues
 
 
 def test_error_map_shows_the_luma_difference_against_the_expected_encoding():
-    check = widgets.converter_check(lambda rgb: nv12kit.rgb_to_nv12(rgb, convention="bt709-full"))
+    check = explore.converter_check(lambda rgb: nv12kit.rgb_to_nv12(rgb, convention="bt709-full"))
     assert check.issues == ("matrix_mismatch",)
     luma = check.errors.axes[2].get_images()[0].get_array()
     expected = np.abs(check.frame.y.astype(int) - nv12kit.rgb_to_nv12(check.rgb, convention="horizon").y.astype(int))
@@ -359,14 +364,14 @@ def test_broken_pasted_code_is_reported_in_the_widget(code, message):
 
 
 def test_load_converter_picks_the_named_function():
-    fn = widgets.load_converter("def helper(x): return x\ndef convert(rgb): return helper(rgb)\n", name="convert")
+    fn = explore.load_converter("def helper(x): return x\ndef convert(rgb): return helper(rgb)\n", name="convert")
     assert fn.__name__ == "convert"
     with pytest.raises(InputError, match="no function 'missing'"):
-        widgets.load_converter("def convert(rgb): pass\n", name="missing")
+        explore.load_converter("def convert(rgb): pass\n", name="missing")
 
 
 def test_a_function_handed_over_is_checked_at_once():
-    checker = widgets.converter_checker(lambda rgb: nv12kit.rgb_to_nv12(rgb), expected="horizon")
+    checker = widgets.converter_checker(lambda rgb: nv12kit.rgb_to_nv12(rgb), convention="horizon")
     assert checker.result.issues == ("ok",)
     assert "ok" in checker.report.value
 
@@ -392,8 +397,8 @@ def test_raw_dumps_need_a_size_and_are_read_without_an_image(tmp_path):
     (tmp_path / "y.bin").write_bytes(frame.y.tobytes())
     (tmp_path / "uv.bin").write_bytes(frame.uv.tobytes())
     with pytest.raises(InputError, match="need the frame size"):
-        widgets.dumps_check(tmp_path / "y.bin", tmp_path / "uv.bin")
-    check = widgets.dumps_check(tmp_path / "y.bin", tmp_path / "uv.bin", width=300, height=200)
+        explore.dumps_check(tmp_path / "y.bin", tmp_path / "uv.bin")
+    check = explore.dumps_check(tmp_path / "y.bin", tmp_path / "uv.bin", width=300, height=200)
     assert check.frame == frame and check.rgb is None and check.errors is None
     assert check.planes is not None and any("no error maps without the image" in n for n in check.notes)
     checker = widgets.converter_checker()
@@ -402,11 +407,62 @@ def test_raw_dumps_need_a_size_and_are_read_without_an_image(tmp_path):
     assert "give both the Y and the UV dump" in checker.error
 
 
+def _only_deprecation_here(caught) -> None:
+    """Exactly one DeprecationWarning was raised, and it points at this file (the caller), not at nv12kit."""
+    found = [w for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert [w.filename for w in found] == [__file__], [(w.filename, str(w.message)) for w in found]
+
+
+def test_expected_is_a_deprecated_alias_of_convention_in_converter_check():
+    fn = lambda rgb: nv12kit.rgb_to_nv12(rgb, convention="opencv")  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # the new name, and nothing deprecated underneath
+        new = explore.converter_check(fn, convention="opencv")
+    with pytest.warns(DeprecationWarning, match=r"expected= is deprecated.*use convention= instead") as caught:
+        old = explore.converter_check(fn, expected="opencv")
+    _only_deprecation_here(caught)
+    assert old.issues == new.issues == ("ok",) and old.expected == new.expected == "opencv"
+    for given in ("opencv", "horizon"):  # even the default, when it is spelled out
+        with pytest.raises(InputError, match="pass convention= only"):
+            explore.converter_check(fn, convention=given, expected="opencv")
+
+
+def test_expected_is_a_deprecated_alias_of_convention_in_dumps_check(tmp_path):
+    rgb = nv12kit.load_image(photo_path("coffee"))
+    frame = nv12kit.rgb_to_nv12(rgb, convention="opencv")
+    np.save(tmp_path / "y.npy", frame.y)
+    np.save(tmp_path / "uv.npy", frame.uv)
+    y, uv, image = tmp_path / "y.npy", tmp_path / "uv.npy", photo_path("coffee")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        new = explore.dumps_check(y, uv, image=image, convention="opencv")
+    with pytest.warns(DeprecationWarning, match="use convention=") as caught:
+        old = explore.dumps_check(y, uv, image=image, expected="opencv")
+    _only_deprecation_here(caught)
+    assert old.issues == new.issues == ("ok",) and old.expected == "opencv"
+    with pytest.raises(InputError, match="pass convention= only"):
+        explore.dumps_check(y, uv, image=image, convention="horizon", expected="opencv")
+
+
+def test_expected_is_a_deprecated_alias_of_convention_in_the_converter_checker():
+    assert widgets.converter_checker(convention="opencv").expected.value == "opencv"
+    with pytest.warns(DeprecationWarning, match="use convention=") as caught:
+        checker = widgets.converter_checker(expected="opencv")
+    _only_deprecation_here(caught)
+    assert checker.expected.value == "opencv"
+    with pytest.warns(DeprecationWarning, match="use convention=") as caught:
+        direct = widgets.ConverterChecker(expected="bt709-full")
+    _only_deprecation_here(caught)
+    assert direct.expected.value == "bt709-full"
+    with pytest.raises(InputError, match="pass convention= only"):
+        widgets.converter_checker(convention="horizon", expected="opencv")
+
+
 def test_a_pickled_npy_dump_is_refused(tmp_path):
     np.save(tmp_path / "y.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     np.save(tmp_path / "uv.npy", np.zeros((2, 2, 2), np.uint8))
     with pytest.raises(InputError, match="not a readable .npy"):
-        widgets.dumps_check(tmp_path / "y.npy", tmp_path / "uv.npy")
+        explore.dumps_check(tmp_path / "y.npy", tmp_path / "uv.npy")
 
 
 # ----------------------------------------------------------------------------
@@ -414,13 +470,13 @@ def test_a_pickled_npy_dump_is_refused(tmp_path):
 # ----------------------------------------------------------------------------
 def test_variant_outputs_agree_with_the_triage_on_the_same_image():
     variants = nv12kit.build_variants(ROBUST, preprocess=DEMO_PRE, progress=False)
-    outputs = widgets.variant_outputs(variants, photo_path("coffee"))
+    outputs = explore.variant_outputs(variants, photo_path("coffee"))
     assert sorted(outputs) == ["qat_feat", "qat_nv12"]
     cos = nv12kit.compare(outputs["qat_feat"], outputs["qat_nv12"]).outputs["logits"].cosine
     report = nv12kit.triage(ROBUST, [photo_path("coffee")], trials=2, layers=False, progress=False)
     assert cos == pytest.approx(report.images[0].nv12_cosine, abs=1e-12)
     with pytest.raises(InputError, match="build_variants"):
-        widgets.variant_outputs(ROBUST, photo_path("coffee"))
+        explore.variant_outputs(ROBUST, photo_path("coffee"))
 
 
 def test_every_public_widget_factory_returns_a_vbox_with_result_and_error():
@@ -439,3 +495,39 @@ def test_every_public_widget_factory_returns_a_vbox_with_result_and_error():
 def test_widgets_module_never_uses_pyplot():
     source = pathlib.Path(widgets.__file__).read_text()
     assert "pyplot" not in source.replace("pyplot is never used", "")
+    for path in pathlib.Path(explore.__file__).parent.glob("*.py"):
+        assert "pyplot" not in path.read_text().replace("pyplot is never used", ""), path.name
+
+
+# ----------------------------------------------------------------------------
+# explore (headless) and widgets (shells)
+# ----------------------------------------------------------------------------
+def test_explore_imports_without_ipywidgets_and_widgets_says_how_to_get_it():
+    code = textwrap.dedent("""
+        import sys
+        import nv12kit.explore
+        assert "ipywidgets" not in sys.modules, "nv12kit.explore imported ipywidgets"
+        assert "matplotlib.pyplot" not in sys.modules, "nv12kit.explore imported pyplot"
+        sys.modules["ipywidgets"] = None  # as if it were not installed
+        from nv12kit.data import model_path
+        assert nv12kit.explore.describe_model(model_path("demo_robust")).size == (128, 128)
+        try:
+            import nv12kit.widgets
+        except ImportError as exc:
+            assert "pip install 'nv12kit[notebooks]'" in str(exc), exc
+        else:
+            raise AssertionError("nv12kit.widgets imported without ipywidgets")
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_widgets_re_exports_the_plain_functions_of_explore():
+    for name in explore.__all__:
+        assert getattr(widgets, name) is getattr(explore, name), name
+        assert name in widgets.__all__
+    shells = [n for n in widgets.__all__ if n not in explore.__all__]
+    assert all(n.endswith(("Picker", "_picker", "Viewer", "_viewer", "Explorer", "_explorer", "Checker", "_checker"))
+               for n in shells), shells
