@@ -56,7 +56,15 @@ _LAZY: dict[str, str] = {
 
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
-    from .graph import ModelVariants, NV12Input, build_variants, insert_nv12_node, merge_default_opsets, nv12_inputs, quantize
+    from .graph import (
+        ModelVariants,
+        NV12Input,
+        build_variants,
+        insert_nv12_node,
+        merge_default_opsets,
+        nv12_inputs,
+        quantize,
+    )
     from .layers import LayerDivergence, layer_divergence
     from .lint import ISSUE_IDS, Diagnosis, Hypothesis, NodeFinding, check_converter, diagnose, lint_node
     from .model import ImageInputSpec, load_model, save_model

@@ -49,10 +49,10 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-import warnings
 from types import MappingProxyType
 
 import numpy as np

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from PIL import Image
 
 from .conventions import get_convention, range_name
 from .errors import InputError, ModelError
