@@ -100,7 +100,7 @@ def test_report_has_no_input_cells_and_no_widgets(guided_report):
     _, page, _ = guided_report
     parsed = _parse(page)
     assert "input_area" not in parsed.classes and "jp-InputArea" not in parsed.classes
-    for code in ("NBVAL_CHECK_OUTPUT", "import nv12kit", "widgets.describe_model(", "%matplotlib"):
+    for code in ("NBVAL_CHECK_OUTPUT", "import nv12kit", "explore.describe_model(", "%matplotlib"):
         assert code not in page
     assert "widget-view" not in page and "widget-state" not in page
     assert "VBox(" not in page  # the text form of a widget output
