@@ -13,7 +13,8 @@ import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["progress", "format_cosine", "format_number", "model_label", "source_label"]
+__all__ = ["progress", "format_cosine", "format_number", "model_label", "source_label", "renamed",
+           "DEFAULT_CONVENTION", "convention_or_expected"]
 
 _TQDM_MISSING = (
     "progress bars need tqdm, which is not installed; install it with `pip install tqdm` "
@@ -144,3 +145,80 @@ def model_label(model: Any) -> str:
         return pathlib.Path(model).name
     name = getattr(getattr(model, "graph", None), "name", None)
     return f"ModelProto {name!r}" if name else type(model).__name__
+
+
+def _input_error(message: str) -> Exception:
+    from .errors import InputError
+
+    return InputError(message)
+
+
+# Renamed keywords stay for one release as deprecated aliases (diagnose(expected=) -> convention=, ...).
+class _Default(str):
+    """A default string that prints as itself but can be told apart from the same value passed explicitly."""
+
+    __slots__ = ()
+
+
+#: The default ``convention=``: ``"horizon"``, recognisable so that passing both names can be refused.
+DEFAULT_CONVENTION: str = _Default("horizon")
+
+
+def renamed(new_value: Any, old_value: Any, *, new: str, old: str, new_given: bool, stacklevel: int = 3) -> Any:
+    """The value of a renamed keyword: the new one, or the deprecated old one with a warning.
+
+    Parameters
+    ----------
+    new_value : object
+        What the new keyword holds (its default when it was not passed).
+    old_value : object
+        What the deprecated keyword holds; ``None`` when it was not passed.
+    new, old : str
+        The two keyword names, for the messages.
+    new_given : bool
+        Whether the caller passed the new keyword.
+    stacklevel : int, optional
+        Where the warning points, counted from here: 3 is the caller of the
+        function that calls this one.
+
+    Returns
+    -------
+    object
+        ``old_value`` when only the old keyword was passed, else ``new_value``.
+
+    Raises
+    ------
+    InputError
+        Both keywords were passed.
+
+    Warns
+    -----
+    DeprecationWarning
+        The old keyword was passed; the warning points at the caller of the
+        public function (which calls this directly).
+
+    Examples
+    --------
+    >>> renamed(255, None, new="train_divisor", old="train_scale", new_given=True)
+    255
+    """
+    if old_value is None:
+        return new_value
+    if new_given:
+        raise _input_error(f"pass {new}= only: {old}= is its deprecated old name, and both were given")
+    warnings.warn(
+        f"{old}= is deprecated and will be removed in the next release; use {new}= instead (same meaning)",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    return old_value
+
+
+def convention_or_expected(convention: Any, expected: Any) -> Any:
+    """``convention=``, or its deprecated old name ``expected=`` (the warning points at the public function's caller).
+
+    >>> convention_or_expected("bt709-limited", None)
+    'bt709-limited'
+    """
+    return renamed(convention, expected, new="convention", old="expected",
+                   new_given=convention is not DEFAULT_CONVENTION, stacklevel=4)

@@ -50,6 +50,7 @@ except ImportError as exc:  # pragma: no cover - installed wherever the tests ru
         "install it with: pip install 'nv12kit[notebooks]' (or pip install ipywidgets)"
     ) from exc
 
+from ._util import DEFAULT_CONVENTION, convention_or_expected
 from .conventions import CONVENTIONS, Convention, get_convention
 from .errors import InputError, NV12KitError
 from .explore import (
@@ -70,7 +71,7 @@ from .explore import (
     plane_view_figures,
     variant_outputs,
 )
-from .explore._common import _DEFAULT_CONVENTION, _convention_from, _e, _png
+from .explore._common import _e, _png
 from .noise import DISTRIBUTIONS
 from .preprocess import Preprocess
 
@@ -649,9 +650,9 @@ class ConverterChecker(_Shell):
     result : ConverterCheck or None
     """
 
-    def __init__(self, fn: Callable[..., Any] | None = None, *, convention: str | Convention = _DEFAULT_CONVENTION,
+    def __init__(self, fn: Callable[..., Any] | None = None, *, convention: str | Convention = DEFAULT_CONVENTION,
                  order: str = "rgb", expected: str | Convention | None = None) -> None:
-        convention = _convention_from(convention, expected)
+        convention = convention_or_expected(convention, expected)
         wide = ipywidgets.Layout(width="720px")
         self.code = ipywidgets.Textarea(placeholder=_EXAMPLE_CONVERTER, layout=ipywidgets.Layout(width="720px",
                                                                                                  height="180px"))
@@ -724,7 +725,7 @@ class ConverterChecker(_Shell):
 def converter_checker(
     fn: Callable[..., Any] | None = None,
     *,
-    convention: str | Convention = _DEFAULT_CONVENTION,
+    convention: str | Convention = DEFAULT_CONVENTION,
     order: str = "rgb",
     expected: str | Convention | None = None,
 ) -> ConverterChecker:
@@ -758,4 +759,4 @@ def converter_checker(
     DeprecationWarning
         ``expected=`` was given: say ``convention=``.
     """
-    return ConverterChecker(fn, convention=_convention_from(convention, expected), order=order)
+    return ConverterChecker(fn, convention=convention_or_expected(convention, expected), order=order)

@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 
 from .. import plots
+from .._util import DEFAULT_CONVENTION, convention_or_expected
 from ..conventions import Convention, get_convention
 from ..errors import InputError
 from ..yuv import NV12Frame
-from ._common import _DEFAULT_CONVENTION, _convention_from, _e, _img_html
+from ._common import _e, _img_html
 
 __all__ = ["ConverterCheck", "load_converter", "converter_check", "dumps_check"]
 
@@ -162,7 +163,7 @@ def _check_figures(rgb: np.ndarray, frame: NV12Frame, conv: Convention, subject:
 def converter_check(
     fn: Callable[..., Any],
     *,
-    convention: str | Convention = _DEFAULT_CONVENTION,
+    convention: str | Convention = DEFAULT_CONVENTION,
     order: str = "rgb",
     expected: str | Convention | None = None,
 ) -> ConverterCheck:
@@ -202,7 +203,7 @@ def converter_check(
     from ..chart import test_chart
     from ..lint import check_converter
 
-    conv = get_convention(_convention_from(convention, expected))
+    conv = get_convention(convention_or_expected(convention, expected))
     diagnosis = check_converter(fn, convention=conv, order=order)
     chart = test_chart()
     given = np.ascontiguousarray(chart[..., ::-1]) if order == "bgr" else chart.copy()
@@ -244,7 +245,7 @@ def dumps_check(
     uv: Any,
     *,
     image: Any = None,
-    convention: str | Convention = _DEFAULT_CONVENTION,
+    convention: str | Convention = DEFAULT_CONVENTION,
     width: int | None = None,
     height: int | None = None,
     stride: int | None = None,
@@ -289,7 +290,7 @@ def dumps_check(
     from ..images import crop_to_even, load_image
     from ..lint import diagnose
 
-    conv = get_convention(_convention_from(convention, expected))
+    conv = get_convention(convention_or_expected(convention, expected))
     rgb = None
     if image is not None:
         rgb = load_image(image)

@@ -11,11 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from .._util import source_label
 from ..conventions import Convention, get_convention
 from ..errors import InputError, ModelError
 from ..images import prepare_image
 from ..preprocess import Preprocess
-from ._common import _e, _label, _resolve_preprocess
+from ._common import _e, _resolve_preprocess
 
 __all__ = ["ModelChoice", "describe_model", "ImageChoice", "folder_images", "describe_image", "convention_summary"]
 
@@ -158,7 +159,7 @@ class ImageChoice:
     def summary(self) -> str:
         """One line: name, size and notes."""
         h, w = self.rgb.shape[:2]
-        text = f"{_label(self.path) if self.path else 'image'}: {w}x{h} (WxH)"
+        text = f"{source_label(self.path) if self.path else 'image'}: {w}x{h} (WxH)"
         return text + ("; " + "; ".join(self.notes) if self.notes else "")
 
 

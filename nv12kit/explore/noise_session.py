@@ -12,13 +12,14 @@ from typing import Any
 import numpy as np
 
 from .. import plots
+from .._util import source_label
 from ..conventions import Convention, get_convention
 from ..convert import nv12_to_rgb, rgb_to_nv12
 from ..errors import InputError
 from ..images import prepare_image
 from ..noise import DISTRIBUTIONS, NoiseStudy, noise_label, noise_study, perturb_trial
 from ..preprocess import Preprocess
-from ._common import _e, _img_html, _label, _resolve_preprocess
+from ._common import _e, _img_html, _resolve_preprocess
 
 __all__ = ["NoiseSession", "NoiseExplorerState", "noise_explorer_state"]
 
@@ -74,7 +75,7 @@ class NoiseSession:
         self.preprocess, _ = _resolve_preprocess(self.model, preprocess)
         self.spec = ImageInputSpec.from_model(self.model, layout=self.preprocess.layout)
         self.rgb, self.notes, _ = prepare_image(image, self.spec.static_size)
-        self.image_label = _label(image)
+        self.image_label = source_label(image)
         self.runner = Runner(self.model, name="qat_feat")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise InputError(f"seed must be a non-negative integer, got {seed!r}")

@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 
 from .. import plots
+from .._util import source_label
 from ..conventions import Convention, get_convention
 from ..convert import nv12_to_rgb, rgb_to_nv12
 from ..images import prepare_image
 from ..roundtrip import image_error
 from ..yuv import NV12Frame
-from ._common import _e, _img_html, _label
+from ._common import _e, _img_html
 
 __all__ = ["PlaneView", "plane_view_figures"]
 
@@ -106,7 +107,7 @@ def plane_view_figures(
     frame = rgb_to_nv12(rgb, convention=conv)
     decoded = nv12_to_rgb(frame, convention=conv)
     psnr, mae, max_error = image_error(rgb, decoded)
-    name = _label(image)
+    name = source_label(image)
     planes = plots.plot_planes(frame, title=f"NV12 planes of {name} ({conv.name})")
     error = plots.plot_roundtrip_error(rgb, decoded, title=f"RGB → NV12 → RGB error of {name} ({conv.name})")
     return PlaneView(name, conv.name, rgb, frame, decoded, psnr, mae, max_error, planes, error, notes)

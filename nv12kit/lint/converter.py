@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .._util import DEFAULT_CONVENTION, convention_or_expected
 from ..chart import test_chart
 from ..conventions import Convention, get_convention
 from ..data import photo_path
 from ..errors import InputError
 from ..images import crop_to_even, load_image
 from ..yuv import NV12Frame
-from ._renamed import DEFAULT_CONVENTION, renamed
 from .diagnosis import diagnose
 from .findings import Diagnosis
 from .sources import _as_source
@@ -131,9 +131,7 @@ def check_converter(
         raise InputError(f"check_converter needs a function, got {type(fn).__name__}")
     if order not in ("rgb", "bgr"):
         raise InputError(f"order must be 'rgb' or 'bgr', got {order!r}")
-    convention = renamed(
-        convention, expected, new="convention", old="expected", new_given=convention is not DEFAULT_CONVENTION
-    )
+    convention = convention_or_expected(convention, expected)
     conv = get_convention(convention)
     images = [("the test chart", test_chart()), ("the photo 'coffee'", crop_to_even(load_image(photo_path("coffee"))))]
     style: dict[str, Any] = {}

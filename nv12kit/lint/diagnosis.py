@@ -56,9 +56,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._util import DEFAULT_CONVENTION, convention_or_expected
 from ..conventions import Convention, get_convention
 from ..images import crop_to_even
-from ._renamed import DEFAULT_CONVENTION, renamed
 from .by_reference import _diagnose_with_reference
 from .bytes_only import _diagnose_bytes
 from .findings import Diagnosis, Hypothesis, _combine
@@ -152,9 +152,7 @@ def diagnose(
     >>> diagnose(None, frame.to_bytes(stride=384), width=360, height=240).top.issues
     ('stride',)
     """
-    convention = renamed(
-        convention, expected, new="convention", old="expected", new_given=convention is not DEFAULT_CONVENTION
-    )
+    convention = convention_or_expected(convention, expected)
     conv = get_convention(convention)
     ref = _as_reference(rgb)
     ref_hw = None

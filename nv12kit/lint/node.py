@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from .._util import renamed
 from ..conventions import range_name
 from ..errors import InputError
 from ..preprocess import NODE_MODES, per_channel
-from ._renamed import renamed
 from .findings import NodeFinding
 
 
