@@ -46,6 +46,7 @@ except ImportError as exc:  # pragma: no cover - matplotlib is installed whereve
         "install it with: pip install 'nv12kit[notebooks]' (or pip install matplotlib)"
     ) from exc
 
+from ._util import format_cosine
 from .conventions import Convention, get_convention
 from .convert import nv12_to_rgb, rgb_to_nv12
 from .errors import InputError
@@ -584,13 +585,6 @@ def _log_floor(arrays: Sequence[np.ndarray]) -> float:
     return float(positive.min()) / 10 if positive.size else 1e-16
 
 
-def _fmt_cos(cos: float) -> str:
-    """A cosine with enough decimals to show how far it is from 1 (two significant digits of 1 - cos)."""
-    gap = 1.0 - cos
-    decimals = 6 if not gap > 0 else int(np.clip(math.ceil(-math.log10(gap)) + 1, 4, 12))
-    return f"{cos:.{decimals}f}"
-
-
 def _legend(fig: Figure, ax: Axes, *, owned: bool, headroom: bool = False) -> None:
     # On our own figure the legend goes below the plot, where it cannot hide a histogram or an NV12 line.
     handles, labels = ax.get_legend_handles_labels()
@@ -721,7 +715,7 @@ def plot_cosine_histograms(study: NoiseStudy, *, ax: Axes | None = None, log_sca
             if zeros:
                 label += f", {zeros} at 0 (drawn at {floor:.0e})"
         else:
-            label = f"noise {noise_label(study.distribution, amp)}: mean cos {_fmt_cos(float(values.mean()))}"
+            label = f"noise {noise_label(study.distribution, amp)}: mean cos {format_cosine(float(values.mean()))}"
         if nans:
             label += f", {nans} NaN left out"
         ax.hist(drawn, bins=edges, histtype="stepfilled", alpha=0.3, color=colour)
@@ -733,9 +727,9 @@ def plot_cosine_histograms(study: NoiseStudy, *, ax: Axes | None = None, log_sca
             ax.plot([], [], linestyle="none", label=f"{label}: cosine NaN (no line)")
         elif log_scale:
             ax.axvline(max(1.0 - cos, floor), color=colour, linestyle=style, linewidth=2,
-                       label=f"{label}: 1−cos {1.0 - cos:.2e} (cos {_fmt_cos(cos)})")
+                       label=f"{label}: 1−cos {1.0 - cos:.2e} (cos {format_cosine(cos)})")
         else:
-            ax.axvline(cos, color=colour, linestyle=style, linewidth=2, label=f"{label}: cos {_fmt_cos(cos)}")
+            ax.axvline(cos, color=colour, linestyle=style, linewidth=2, label=f"{label}: cos {format_cosine(cos)}")
 
     if log_scale:
         ax.set_xscale("log")
@@ -855,7 +849,7 @@ def plot_cosine_vs_amplitude(
             ax.plot([], [], linestyle="none", label=f"{label}: cosine NaN (no line)")
             continue
         like = _equivalent_noise(study, amps, mean_loss, 1.0 - cos)
-        text = f"{label}: cos {_fmt_cos(cos)}, 1−cos {1.0 - cos:.2e}{like}"
+        text = f"{label}: cos {format_cosine(cos)}, 1−cos {1.0 - cos:.2e}{like}"
         ax.axhline(max(1.0 - cos, floor) if log_scale else cos, color=colour, linestyle=style, linewidth=2,
                    label=text)
 
