@@ -194,7 +194,7 @@ def time_rows(model: onnx.ModelProto, label: str, repeat: int) -> list[tuple[str
 
 def warm_breakdown(model: onnx.ModelProto, repeat: int) -> list[tuple[str, float]]:
     """Where a warm call's time goes: its main parts timed alone, interleaved with whole calls (internals)."""
-    from nv12kit.layers import _cache, _metrics, divergence
+    from nv12kit.layers import _cache, _metrics
 
     spec = nv12kit.ImageInputSpec.from_model(model)
     pre = nv12kit.Preprocess.from_model(model)
@@ -210,7 +210,7 @@ def warm_breakdown(model: onnx.ModelProto, repeat: int) -> list[tuple[str, float
 
     def inputs() -> tuple[np.ndarray, np.ndarray]:
         decoded = nv12kit.nv12_to_rgb(nv12kit.rgb_to_nv12(rgb))
-        return divergence._normalise(pre, rgb), divergence._normalise(pre, decoded)
+        return pre(rgb), pre(decoded)
 
     clean, nv12 = inputs()
 

@@ -136,7 +136,7 @@ def source_label(source: Any, default: str = "image") -> str:
 
 
 def model_label(model: Any) -> str:
-    """A short name for a model given as a path, a ``ModelProto`` or a runtime object.
+    """A short name for a model: a path's file name, a ``ModelProto``'s graph name, else the object's type.
 
     >>> model_label("/models/net.onnx")
     'net.onnx'
@@ -144,7 +144,7 @@ def model_label(model: Any) -> str:
     if isinstance(model, (str, os.PathLike)):
         return pathlib.Path(model).name
     name = getattr(getattr(model, "graph", None), "name", None)
-    return f"ModelProto {name!r}" if name else type(model).__name__
+    return str(name) if name else type(model).__name__
 
 
 def _input_error(message: str) -> Exception:

@@ -208,19 +208,47 @@ def test_noise_rows_are_the_mean_over_trials_of_symmetric_clipped_noise():
     assert result.settings["trials"] == trials and result.settings["distribution"] == "symmetric"
 
 
+def textbook_normalisation(pre: nv12kit.Preprocess, pixels: np.ndarray) -> np.ndarray:
+    """One image, the whole-image recipe written out: reorder (or BT.601 full YUV), three float32 steps, layout."""
+    if pre.order == "yuv444":
+        if pixels.dtype == np.uint8:
+            x = pre.channels(pixels)[0].astype(np.float32)
+        else:  # real-valued pixels: the encode matrix in float64, no rounding
+            matrix, offset = nv12kit.get_convention("bt601-full").encode_matrix()
+            x = (pixels.astype(np.float32).astype(np.float64) @ matrix.T + offset).astype(np.float32)
+    else:
+        x = pixels.astype(np.float32)[..., ::-1] if pre.order == "bgr" else pixels.astype(np.float32)
+    x = (x / np.float32(pre.divisor) - np.asarray(pre.mean, np.float32)) / np.asarray(pre.std, np.float32)
+    return (x.transpose(2, 0, 1) if pre.layout == "NCHW" else x)[None]
+
+
 @pytest.mark.parametrize("order", ["rgb", "bgr", "yuv444"])
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
-def test_fast_normalisation_equals_preprocess_bit_for_bit(order, layout):
+def test_layers_feed_the_textbook_normalisation_bit_for_bit(order, layout, monkeypatch):
+    # what layer_divergence hands onnxruntime: the clean uint8 image and a real-valued noise trial
     pre = nv12kit.Preprocess(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375), divisor=1.0,
                              order=order, layout=layout)
     imagenet = nv12kit.Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), divisor=255.0,
                                   order=order, layout=layout)
     rgb = photo(30)[:, :24]
-    noisy = nv12kit.noise.perturb(rgb, 2.5, rng=np.random.default_rng(0))
+    model = om.identity(["N", 3, "H", "W"] if layout == "NCHW" else ["N", "H", "W", 3])
+    fed = []
+    real_stream = divergence._stream
+
+    def spy(entry, chunks, feeds, *args, **kwargs):
+        fed.extend(feeds)
+        return real_stream(entry, chunks, feeds, *args, **kwargs)
+
+    monkeypatch.setattr(divergence, "_stream", spy)
     for p in (pre, imagenet):
-        assert np.array_equal(divergence._normalise(p, rgb), p(rgb))
-        assert np.array_equal(divergence._normalise(p, noisy), p.normalize_pixels(noisy))
-        assert divergence._normalise(p, rgb).dtype == np.float32
+        fed.clear()
+        layer_divergence(model, rgb, preprocess=p, compare="noise", amplitude=2, trials=1, progress=False)
+        clean, trial = fed[0]["image"], fed[1]()["image"]  # trials are built on demand
+        noisy = nv12kit.noise.perturb_trial(rgb, 2, seed=0, trial=0)
+        assert noisy.dtype != np.uint8  # so the float path is the one checked
+        for got, want in ((clean, textbook_normalisation(p, rgb)), (trial, textbook_normalisation(p, noisy))):
+            assert got.dtype == np.float32 and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
 
 
 def test_chunking_does_not_change_the_numbers():
@@ -676,6 +704,39 @@ def test_quantized_tensors_are_mapped_back_to_float_names(quantized_pair):
     quant_r1 = run_tensor(qdq, "r1_DequantizeLinear_Output", feed)
     assert_close_metrics(result.row("r1"), *reference_metrics(run_tensor(model, "r1", feed), quant_r1))
     assert 0.9 < result.row("logits").cosine < 1  # int8 changes something, but not everything
+
+
+def test_quantized_rows_are_what_the_whole_quantized_model_computes_in_any_chunking(quantized_pair):
+    # onnxruntime fuses DequantizeLinear -> Conv -> QuantizeLinear into QLinearConv only where no dequantised
+    # tensor is read outside it; exposing one (as a segment's output or input) changes the int8 arithmetic
+    model, qdq = quantized_pair
+    rgb = photo()
+    feed = {"image": PRE(rgb)}
+    whole = ort.InferenceSession(qdq.SerializeToString(), providers=["CPUExecutionProvider"]).run(["logits"], feed)[0]
+    for chunk_size in (1, 2, layers.DEFAULT_CHUNK_SIZE):
+        result = layer_divergence(model, rgb, preprocess=PRE, compare="quantized", quantized_model=qdq,
+                                  chunk_size=chunk_size, progress=False)
+        assert [row.output for row in result.rows] == ["image", "r1", "feat", "gap", "flat", "logits"]
+        for row in result.rows:
+            clean = feed["image"] if row.op_type == "Input" else run_tensor(model, row.output, feed)
+            quantized = whole if row.is_output else run_tensor(qdq, f"{row.output}_DequantizeLinear_Output", feed)
+            assert_close_metrics(row, *reference_metrics(clean, quantized))
+
+
+def test_quantized_sessions_never_output_a_tensor_they_also_read():
+    nodes = [helper.make_node("Relu", ["image"], ["a"], name="left"),
+             helper.make_node("Neg", ["image"], ["b"], name="right"),
+             helper.make_node("Add", ["a", "b"], ["c"], name="join"),
+             helper.make_node("Relu", ["c"], ["logits"], name="last")]
+    graph = _graph._Graph(make(nodes, [], out_shape=["N", 3, 32, 32]))
+    plan = _segments._CutPlan(graph, [["image", "a", "b", "c"], ["logits"]])
+    # parallel branches share a session; what depends on them gets its own; graph outputs come from the whole model
+    assert [(tensors, whole) for tensors, _, whole in plan.groups[0]] == [(["a", "b"], False), (["c"], False)]
+    assert [(tensors, whole) for tensors, _, whole in plan.groups[1]] == [(["logits"], True)]
+    for groups in plan.groups:
+        for tensors, members, whole in groups:
+            if not whole:
+                assert not {name for i in members for name in graph.uses[i]} & set(tensors)
 
 
 def test_quantized_model_with_other_inputs_is_rejected(quantized_pair):

@@ -64,8 +64,7 @@ def run_layers_command(args: argparse.Namespace) -> int:
     """Run ``nv12kit layers``: print the table, write JSON/CSV/PNG; 0 on success, 2 on bad input."""
     from .._io import atomic_write
     from ..layers import format_layer_table, layer_divergence
-    from ..layers.divergence import _check_int
-    from ..layers.results import _csv_text
+    from ..layers.results import check_int, layers_csv
     from ..model import load_model
 
     try:
@@ -75,9 +74,9 @@ def run_layers_command(args: argparse.Namespace) -> int:
             target = getattr(args, option)
             if target is not None and Path(target).exists() and Path(target).resolve() in protected:
                 raise InputError(f"--{option} {target} is an input file; choose another path")
-        _check_int(args.top, "--top", low=1)
+        check_int(args.top, "--top", low=1)
         if args.max_rows is not None:
-            _check_int(args.max_rows, "--max-rows", low=1)
+            check_int(args.max_rows, "--max-rows", low=1)
         model = load_model(model_path)
         pre = preprocess_from_args(args, model)
         calibration = expand_images(args.calibration, "--calibration") if args.calibration else None
@@ -104,7 +103,7 @@ def run_layers_command(args: argparse.Namespace) -> int:
             atomic_write(args.json, (json.dumps(document, indent=2, allow_nan=False) + "\n").encode("utf-8"))
             print(f"JSON written to {args.json}")
         if args.csv:
-            atomic_write(args.csv, _csv_text(results).encode("utf-8"))
+            atomic_write(args.csv, layers_csv(results).encode("utf-8"))
             print(f"CSV written to {args.csv}")
         if args.png:
             _write_png(results, args.png, culprits=args.top)

@@ -25,7 +25,9 @@ How it stays within memory: the graph is cut into segments of about
 ``chunk_size`` compared tensors. Each segment runs as its own small ONNX
 model whose inputs are the tensors still alive at the cut, so every node runs
 once per input and only the live tensors, plus one segment's outputs, are
-held at a time. The user's model is never changed.
+held at a time. The user's model is never changed. The int8 QDQ model is
+run differently, so that onnxruntime fuses its nodes as in the whole model:
+each compared tensor from a model cut from the inputs, ending at it.
 
 What is kept between calls: the graph analysis and the segment sessions of
 the last few models, keyed by their content (see :func:`clear_cache`), so
@@ -53,11 +55,14 @@ from .results import (
     COMPARE_MODES,
     CULPRIT_MIN_DB,
     DEFAULT_CHUNK_SIZE,
-    DIVERGENCE_FLOOR as DIVERGENCE_FLOOR,  # for nv12kit.plots, outside __all__ as before
     LayerDivergence,
     LayerRow,
     SkippedNode,
     format_layer_table,
+    layers_csv,
+)
+from .results import (
+    DIVERGENCE_FLOOR as DIVERGENCE_FLOOR,  # for nv12kit.plots, outside __all__ as before
 )
 
 __all__ = [
@@ -71,6 +76,7 @@ __all__ = [
     "clear_cache",
     "format_layer_table",
     "layer_divergence",
+    "layers_csv",
 ]
 
 # public name -> the module holding it, imported on first use (both import onnx)

@@ -21,7 +21,7 @@ import onnx
 
 from ..model import ImageInputSpec, _external_locations, load_model
 from ._graph import _candidates, _Graph
-from ._segments import _Plan, _Stream
+from ._segments import _CutPlan, _CutStream, _Plan, _Stream
 from .results import SkippedNode
 
 # ----------------------------------------------------------------------------
@@ -87,7 +87,7 @@ class _Model:
         self._graph: _Graph | None = None
         self._specs: dict[tuple[Any, ...], ImageInputSpec] = {}
         self._candidates: dict[str, tuple[tuple[tuple[str, int, str, str], ...], tuple[SkippedNode, ...]]] = {}
-        self._plans: dict[tuple[tuple[str, ...], ...], _Plan] = {}
+        self._plans: dict[tuple[Any, ...], _Plan | _CutPlan] = {}
         self._options: Any = None
         self._lock = threading.Lock()
 
@@ -112,12 +112,12 @@ class _Model:
             found = self._candidates[image] = (tuple(compared), tuple(skipped))
         return list(found[0]), list(found[1])
 
-    def plan(self, chunks: Sequence[Sequence[str]]) -> _Plan:
-        key = tuple(tuple(chunk) for chunk in chunks)
+    def plan(self, chunks: Sequence[Sequence[str]], *, cut: bool = False) -> _Plan | _CutPlan:
+        key = (cut, *(tuple(chunk) for chunk in chunks))
         with self._lock:
             plan = self._plans.pop(key, None)
             if plan is None:
-                plan = _Plan(self.graph, chunks)
+                plan = (_CutPlan if cut else _Plan)(self.graph, chunks)
             self._plans[key] = plan  # most recently used last
             while len(self._plans) > _PLANS_PER_MODEL:
                 del self._plans[next(iter(self._plans))]
@@ -248,10 +248,18 @@ def _cached_model(model: Any) -> tuple[_Model, bool]:
 
 
 def _stream(entry: _Model, chunks: Sequence[Sequence[str]], feeds: Sequence[Any], session_options: Any,
-            what: str) -> _Stream:
-    """A stream over the model's (cached) plan; its sessions are kept when the cache may own them."""
-    plan = entry.plan(chunks)
+            what: str, *, cut: bool = False) -> _Stream | _CutStream:
+    """A stream over the model's (cached) plan; its sessions are kept when the cache may own them.
+
+    ``cut``: every requested tensor from a model cut from the graph inputs with that tensor as a terminal
+    output (:class:`._segments._CutPlan`), so onnxruntime fuses a QDQ model's nodes as in the whole model.
+    """
+    plan = entry.plan(chunks, cut=cut)
+    sessions = sum(len(groups) for groups in plan.groups) if isinstance(plan, _CutPlan) else sum(
+        1 for s in plan.segments if s)
     # only sessions built with the default options, which the cache owns, and only for a few segments
-    keep = session_options is None and entry.key is not None and sum(1 for s in plan.segments if s) <= _KEEP_SEGMENTS
+    keep = session_options is None and entry.key is not None and sessions <= _KEEP_SEGMENTS
     options = entry.options() if session_options is None else session_options
+    if isinstance(plan, _CutPlan):
+        return _CutStream(plan, feeds, session_options=options, what=what, keep_sessions=keep)
     return _Stream(plan, feeds, session_options=options, what=what, keep_sessions=keep)

@@ -194,3 +194,166 @@ class _Stream:
         if not self.keep_sessions:
             for key in [key for key in self.sessions if key[0] == k]:
                 del self.sessions[key]
+
+
+class _CutPlan:
+    """Each requested tensor computed by a model cut from the graph inputs, with that tensor a terminal output.
+
+    For a QDQ model. onnxruntime fuses ``DequantizeLinear -> op ->
+    QuantizeLinear`` into one integer kernel (QLinearConv, QLinearMatMul,
+    ...) only where no dequantised tensor is read from outside the kernel: a
+    DequantizeLinear output exposed as a session output (or read by the next
+    segment) keeps its nodes in float arithmetic, and the numbers change, by
+    whole quantisation steps where the integer kernel saturates (x86 AVX2
+    u8s8 kernels sum two products in 16 bits). So no compared tensor is read
+    inside the session that outputs it, and no session starts from another's
+    tensors: ``requests[k]`` is split into groups of tensors none of which
+    depends on another of the group, and each group runs the nodes it needs
+    from the graph inputs. Every node upstream is then optimised as in the
+    whole model; the model's own outputs among those nodes stay outputs (as
+    exposed as in the whole model), and requested graph outputs are taken
+    from a session of the whole, unchanged model.
+
+    Costs: about one session per compared tensor of a chain, each running
+    the graph up to its tensor (the graph's depth times more node runs than
+    :class:`_Plan`). Memory: onnxruntime holds one cut's live tensors, this
+    side the feeds and one group's outputs.
+    """
+
+    def __init__(self, graph: _Graph, requests: Sequence[Sequence[str]]) -> None:
+        self.graph = graph
+        self.requests = [list(r) for r in requests]
+        inputs = set(graph.inputs)
+        outputs = set(graph.outputs)
+        consumers: dict[str, list[int]] = {}
+        for i, names in enumerate(graph.uses):
+            for name in names:
+                consumers.setdefault(name, []).append(i)
+        # groups[k]: (tensors, member nodes, is the whole model) per session of step k
+        self.groups: list[list[tuple[list[str], list[int], bool]]] = []
+        for names in self.requests:
+            groups: list[tuple[list[str], list[int], bool]] = []
+            whole = [n for n in names if n in outputs and n not in inputs]
+            if whole:
+                groups.append((whole, list(range(len(graph.nodes))), True))
+            current: list[str] = []
+            members: set[int] = set()
+            for name in names:
+                if name in inputs or name in outputs or name not in graph.producer:
+                    continue  # inputs come from the feed; outputs from the whole model
+                needed = self._ancestors(name)
+                if current and any(i in needed for g in current for i in consumers.get(g, ())):
+                    groups.append((current, sorted(members), False))
+                    current, members = [], set()
+                current.append(name)
+                members |= needed
+            if current:
+                groups.append((current, sorted(members), False))
+            self.groups.append(groups)
+        self.segments = [sorted({i for _, nodes, _ in groups for i in nodes}) for groups in self.groups]
+        self.sessions: dict[tuple[Any, ...], _Segment] = {}
+
+    def _ancestors(self, name: str) -> set[int]:
+        graph = self.graph
+        found: set[int] = set()
+        stack = [graph.producer[name]]
+        while stack:
+            i = stack.pop()
+            if i in found:
+                continue
+            found.add(i)
+            stack.extend(graph.producer[t] for t in graph.uses[i] if t in graph.producer)
+        return found
+
+    def compile(self, k: int, g: int, session_options: Any, what: str) -> _Segment:
+        """Build the session of group ``g`` of step ``k``: its nodes as the model declares them."""
+        graph = self.graph
+        tensors, members, whole = self.groups[k][g]
+        source = graph.model.graph
+        if whole:
+            proto = graph.model
+            inputs = list(graph.inputs)
+        else:
+            produced = {name for i in members for name in graph.nodes[i].output if name}
+            read = dict.fromkeys(name for i in members for name in graph.uses[i])
+            declared = {v.name: v for v in source.input}
+            # initializers the model also lists as inputs stay overridable (onnxruntime does not fold them)
+            input_infos = [declared[name] for name in read if name in declared and name not in produced]
+            inputs = [v.name for v in input_infos if v.name not in graph.initializers]
+            outputs = list(tensors) + [v.name for v in source.output if v.name in produced and v.name not in tensors]
+            typed = {v.name: v for v in list(source.value_info) + list(source.output)}
+            proto = helper.make_model(
+                helper.make_graph(
+                    [graph.nodes[i] for i in members], f"nv12kit_cut_{k}_{g}", input_infos,
+                    [typed.get(name, onnx.ValueInfoProto(name=name)) for name in outputs],
+                    [graph.initializers[name] for name in read if name in graph.initializers],
+                    value_info=[v for v in source.value_info if v.name in produced and v.name not in outputs],
+                ),
+                opset_imports=list(graph.model.opset_import),
+                ir_version=max(graph.model.ir_version, 4),
+            )
+            proto.functions.extend(graph.model.functions)
+        import onnxruntime as ort
+
+        try:
+            session = ort.InferenceSession(proto.SerializeToString(), sess_options=session_options,
+                                           providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            span = "of the whole model" if whole else self.span(members)
+            raise ModelError(f"onnxruntime cannot load the {what} nodes {span}: {type(exc).__name__}: {exc}") from exc
+        return _Segment(session, inputs, tensors)
+
+    def span(self, members: Sequence[int]) -> str:
+        labels = [self.graph.labels[i] for i in members]
+        return repr(labels[0]) if len(labels) == 1 else f"{labels[0]!r} to {labels[-1]!r}"
+
+
+class _CutStream:
+    """Run a :class:`_CutPlan` for several feeds; the same interface as :class:`_Stream`.
+
+    Every session starts from the graph inputs, so each feed is held whole
+    until its last step and nothing else is carried between steps.
+    """
+
+    def __init__(self, plan: _CutPlan, feeds: Sequence[Mapping[str, Any] | Callable[[], Mapping[str, Any]]],
+                 *, session_options: Any, what: str, keep_sessions: bool) -> None:
+        self.plan = plan
+        self.segments = plan.segments
+        self.feeds = list(feeds)
+        self.live: list[dict[str, Any]] = [{} for _ in self.feeds]
+        self.session_options = session_options
+        self.what = what
+        self.sessions: dict[tuple[Any, ...], _Segment] = plan.sessions if keep_sessions else {}
+        self.keep_sessions = keep_sessions
+
+    def run(self, k: int, r: int) -> dict[str, Any]:
+        """Run the sessions of step ``k`` on feed ``r``; return the tensors wanted at step ``k``."""
+        plan = self.plan
+        live = self.live[r]
+        if self.feeds[r] is not None:
+            feed = self.feeds[r]
+            live.update(feed() if callable(feed) else feed)
+            self.feeds[r] = None
+        wanted = {name: live[name] for name in plan.requests[k] if name in live}
+        for g, (tensors, members, whole) in enumerate(plan.groups[k]):
+            key = (k, g, *(_type_key(live[name]) for name in sorted(live)))
+            segment = self.sessions.get(key)
+            if segment is None:
+                segment = self.sessions[key] = plan.compile(k, g, self.session_options, self.what)
+            try:
+                values = segment.session.run(segment.outputs, {name: live[name] for name in segment.inputs})
+            except Exception as exc:
+                span = "of the whole model" if whole else plan.span(members)
+                raise ModelError(
+                    f"onnxruntime failed running the {self.what} nodes {span}: {type(exc).__name__}: {exc}"
+                ) from exc
+            wanted.update(zip(segment.outputs, values))
+        if k == len(plan.requests) - 1:
+            live.clear()
+        return wanted
+
+    def close(self, k: int) -> None:
+        """Step ``k`` is done for every feed: free its sessions unless the cache keeps them."""
+        if not self.keep_sessions:
+            for key in [key for key in self.sessions if key[0] == k]:
+                del self.sessions[key]

@@ -18,16 +18,26 @@ from typing import Any
 import numpy as np
 import onnx
 
+from .._util import model_label
+from .._util import progress as progress_bar
 from ..conventions import Convention, get_convention
 from ..convert import nv12_to_rgb, rgb_to_nv12
 from ..errors import InputError, ModelError
 from ..model import ImageInputSpec
 from ..noise import perturb_trial
-from ..preprocess import Preprocess
+from ..preprocess import Preprocess, check_preprocess
 from ._cache import _cached_model, _Model, _stream
 from ._graph import _Graph, _quantized_counterparts
 from ._metrics import _Accumulator, _divergence, _nbytes, _Scratch
-from .results import COMPARE_MODES, DEFAULT_CHUNK_SIZE, DIVERGENCE_FLOOR, LayerDivergence, LayerRow, SkippedNode
+from .results import (
+    COMPARE_MODES,
+    DEFAULT_CHUNK_SIZE,
+    DIVERGENCE_FLOOR,
+    LayerDivergence,
+    LayerRow,
+    SkippedNode,
+    check_int,
+)
 
 # Stack the clean and the NV12 image into one run when the graph allows it (tests switch it off to compare).
 _STACK_IMAGES = True
@@ -36,59 +46,12 @@ _STACK_IMAGES = True
 # ----------------------------------------------------------------------------
 # inputs
 # ----------------------------------------------------------------------------
-def _check_int(value: Any, name: str, *, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
-            high is not None and value > high):
-        span = f">= {low}" if high is None else f"in {low}..{high}"
-        raise InputError(f"{name} must be an integer {span}, got {value!r}")
-    return int(value)
-
-
-def _normalise(preprocess: Preprocess, pixels: np.ndarray) -> np.ndarray:
-    """``preprocess(pixels)`` (uint8) or ``preprocess.normalize_pixels(pixels)`` (floats), bit for bit.
-
-    For RGB/BGR the same three float32 steps run channel by channel straight
-    into the output layout: 4x faster than Preprocess's whole-image path on
-    a 128x128 frame (0.04 vs 0.17 ms), which matters when the forward pass
-    takes 0.3 ms. A test holds both paths equal.
-    """
-    if preprocess.order not in ("rgb", "bgr") or pixels.ndim != 3 or pixels.shape[2] != 3:
-        return preprocess(pixels) if pixels.dtype == np.uint8 else preprocess.normalize_pixels(pixels)
-    height, width = pixels.shape[:2]
-    channels_first = preprocess.layout == "NCHW"
-    out = np.empty((1, 3, height, width) if channels_first else (1, height, width, 3), np.float32)
-    divisor = np.float32(preprocess.divisor)
-    for c in range(3):
-        source = pixels[..., 2 - c if preprocess.order == "bgr" else c]
-        target = out[0, c] if channels_first else out[0, ..., c]
-        np.divide(source, divisor, out=target, dtype=np.float32)
-        np.subtract(target, np.float32(preprocess.mean[c]), out=target)
-        np.divide(target, np.float32(preprocess.std[c]), out=target)
-    return out
-
-
 def _to_input(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if x.dtype == dtype:
         return x
     if np.issubdtype(dtype, np.integer):
         return np.rint(x).astype(dtype)
     return x.astype(dtype)
-
-
-def _model_label(model: Any) -> str:
-    if isinstance(model, onnx.ModelProto):
-        return model.graph.name or "ModelProto"
-    return str(model)
-
-
-def _progress(items: Sequence[int], *, enabled: bool) -> Any:
-    if not enabled or len(items) < 2:
-        return items
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return items
-    return tqdm(items, desc="layer divergence", unit="segment", leave=False)
 
 
 # ----------------------------------------------------------------------------
@@ -155,13 +118,14 @@ def layer_divergence(
         Compared tensors per graph segment. Smaller bounds memory more
         tightly at the cost of building more (small) sessions.
     session_options : onnxruntime.SessionOptions, optional
-        For the segment sessions (threads, optimisation level). By default
-        all graph optimisations, no thread spinning, no memory arena, one intra-op thread
-        for models with less than :data:`SINGLE_THREAD_WEIGHTS` bytes of
-        weights (ORT's default thread count for bigger ones).
+        For the segment sessions (threads, optimisation level) and those of
+        the quantized model's cuts. By default all graph optimisations, no
+        thread spinning, no memory arena, one intra-op thread for models
+        with less than :data:`SINGLE_THREAD_WEIGHTS` bytes of weights (ORT's
+        default thread count for bigger ones).
     name : str, optional
-        The model's name in reports; by default its path, or the graph name
-        of a ModelProto.
+        The model's name in reports; by default its file name, or the graph
+        name of a ModelProto.
     progress : bool, optional
         Show a progress bar over segments (``tqdm.auto``, when installed).
 
@@ -198,6 +162,18 @@ def layer_divergence(
     so the Conv and BatchNormalization outputs of such a chain have no
     counterpart; the Relu output carries the fused node's result.
 
+    The quantized values are what the whole QDQ model computes. onnxruntime
+    runs ``DequantizeLinear -> Conv -> QuantizeLinear`` as one integer
+    kernel (QLinearConv, QLinearMatMul, ...) only when no dequantised tensor
+    in it is read from outside; exposing one as an output keeps those nodes
+    in float, and the int8 arithmetic changes (on x86 CPUs without VNNI the
+    integer kernels add two u8 x s8 products in 16 bits and saturate, by
+    whole quantisation steps). So the QDQ model is not cut into segments:
+    each compared tensor comes from a model cut from the inputs with that
+    tensor as a terminal output (tensors on parallel branches share one),
+    and the model's own outputs from the whole model. That costs about one
+    session per compared tensor, each running the graph up to its tensor.
+
     Cosine, relative L2 and SNR come from sums over the whole tensor, taken
     in its float32 and added in float64 (``1 - cosine`` within a few 1e-7
     relative). NaN/Inf values and all-zero tensors are flagged on the row.
@@ -216,20 +192,16 @@ def layer_divergence(
     :func:`clear_cache` frees it all.
     """
     started = time.perf_counter()
-    model_name = str(name) if name is not None else _model_label(model)
+    model_name = str(name) if name is not None else model_label(model)
     if compare not in COMPARE_MODES:
         raise InputError(f"compare must be one of {list(COMPARE_MODES)}, got {compare!r}")
-    if not isinstance(preprocess, Preprocess):
-        raise InputError(
-            f"preprocess must be an nv12kit.Preprocess, got {type(preprocess).__name__}; e.g. "
-            "Preprocess(mean=128, std=128), Preprocess.from_torch(mean, std) or Preprocess.from_model(path)"
-        )
-    chunk_size = _check_int(chunk_size, "chunk_size", low=1)
+    preprocess = check_preprocess(preprocess)
+    chunk_size = check_int(chunk_size, "chunk_size", low=1)
     conv = get_convention(convention) if compare == "nv12" else None
     if compare == "noise":
-        amplitude = _check_int(amplitude, "amplitude", low=1, high=255)
-        trials = _check_int(trials, "trials", low=1)
-        seed = _check_int(seed, "seed", low=0)
+        amplitude = check_int(amplitude, "amplitude", low=1, high=255)
+        trials = check_int(trials, "trials", low=1)
+        seed = check_int(seed, "seed", low=0)
     if quantized_model is not None and compare != "quantized":
         raise InputError(f"quantized_model is only used with compare='quantized' (compare is {compare!r})")
     if calibration_images is not None and compare != "quantized":
@@ -258,7 +230,9 @@ def layer_divergence(
     dtype = spec.numpy_dtype()
 
     def feed(pixels: np.ndarray) -> dict[str, Any]:
-        return {spec.name: _to_input(_normalise(preprocess, pixels), dtype), **extras}
+        # a batch of one; Preprocess runs its per-channel float32 steps straight into the model's layout
+        tensor = preprocess(pixels) if pixels.dtype == np.uint8 else preprocess.normalize_pixels(pixels)
+        return {spec.name: _to_input(tensor, dtype), **extras}
 
     graph = entry.graph
     graph_outputs = set(graph.outputs)
@@ -298,7 +272,7 @@ def layer_divergence(
             )
         perturbed = [clean]
         label = "int8 QDQ"
-        settings["quantized_model"] = _model_label(quantized_model) if quantized_model is not None else "built"
+        settings["quantized_model"] = model_label(quantized_model) if quantized_model is not None else "built"
 
     # for quantized, keep only tensors with a counterpart
     mapping: dict[str, str] = {}
@@ -334,7 +308,7 @@ def layer_divergence(
     else:
         stream = _stream(entry, chunks, [clean], session_options, "float model's")
         qchunks = [[mapping[n] for n in chunk] for chunk in chunks]
-        qstream = _stream(qentry, qchunks, [clean], session_options, "quantized model's")
+        qstream = _stream(qentry, qchunks, [clean], session_options, "quantized model's", cut=True)
         tests = [(qstream, 0, mapping)]
         streams = [stream, qstream]
     settings["segments"] = sum(1 for s in stream.segments if s)
@@ -343,7 +317,8 @@ def layer_divergence(
     runtime_skips: dict[str, str] = {}
     scratch = _Scratch()
     peak = 0
-    for k in _progress(range(len(chunks)), enabled=progress):
+    for k in progress_bar(range(len(chunks)), desc="layer divergence", unit="segment", enabled=progress,
+                          min_items=2):
         reference = stream.run(k, 0)
         split: dict[str, Any] = {}
         if stacked:  # row 0 is the clean image, row 1 the NV12 one

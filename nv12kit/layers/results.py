@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write, jsonable
+from .._util import format_cosine, format_number
 from ..errors import InputError
 
 #: What the clean run can be compared with.
@@ -36,6 +37,25 @@ CULPRIT_MIN_DB = 1.0
 DIVERGENCE_FLOOR = 1e-12
 
 _SCHEMA = "nv12kit.layer_divergence"
+
+
+def check_int(value: Any, name: str, *, low: int, high: int | None = None) -> int:
+    """``value`` as an int if it is an integer (not a bool) from ``low`` to ``high``, else an :class:`InputError`.
+
+    The argument check of :func:`~nv12kit.layers.layer_divergence` and ``nv12kit layers``.
+
+    >>> check_int(3, "trials", low=1)
+    3
+    >>> check_int(0, "chunk_size", low=1)
+    Traceback (most recent call last):
+    ...
+    nv12kit.errors.InputError: chunk_size must be an integer >= 1, got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
+            high is not None and value > high):
+        span = f">= {low}" if high is None else f"in {low}..{high}"
+        raise InputError(f"{name} must be an integer {span}, got {value!r}")
+    return int(value)
 
 
 # ----------------------------------------------------------------------------
@@ -250,16 +270,17 @@ class LayerDivergence:
             lines[0] += f" ({model})"
         if self.rows:
             first = self.rows[0]
-            lines.append(f"  {first.op_type.lower()} {first.output!r}: cosine {_fmt_cos(first.cosine)}")
+            lines.append(f"  {first.op_type.lower()} {first.output!r}: cosine {format_cosine(first.cosine)}")
         for row in self.outputs:
-            lines.append(f"  output {row.output!r}: cosine {_fmt_cos(row.cosine)}, SNR {_fmt(row.snr_db, '.1f')} dB")
+            lines.append(f"  output {row.output!r}: cosine {format_cosine(row.cosine)}, "
+                         f"SNR {format_number(row.snr_db, '.1f')} dB")
         culprits = self.culprits(k)
         if culprits:
             lines.append("  where it grows (culprits):")
             for rank, row in enumerate(culprits, 1):
                 lines.append(
                     f"    #{rank} {row.node} ({row.op_type}) at depth {row.depth}: +{row.growth_db:.1f} dB, "
-                    f"cosine {_fmt_cos(row.input_cosine)} -> {_fmt_cos(row.cosine)}"
+                    f"cosine {format_cosine(row.input_cosine)} -> {format_cosine(row.cosine)}"
                 )
         else:
             lines.append(f"  no node adds more than {CULPRIT_MIN_DB:g} dB to the divergence")
@@ -294,9 +315,11 @@ class LayerDivergence:
             body.append(
                 f"<tr{style}><td>{row.depth}</td><td>{html.escape(row.node)}{mark}</td>"
                 f"<td>{html.escape(row.op_type)}</td><td>{html.escape(row.output)}</td>"
-                f"<td>{html.escape(_shape_str(row.shape))}</td><td>{html.escape(_fmt_cos(row.cosine))}</td>"
-                f"<td>{html.escape(_fmt(row.rel_l2, '.3g'))}</td><td>{html.escape(_fmt(row.snr_db, '.1f'))}</td>"
-                f"<td>{html.escape(_fmt(row.growth_db, '+.1f'))}</td><td>{html.escape('; '.join(row.flags))}</td></tr>"
+                f"<td>{html.escape(_shape_str(row.shape))}</td><td>{html.escape(format_cosine(row.cosine))}</td>"
+                f"<td>{html.escape(format_number(row.rel_l2, '.3g'))}</td>"
+                f"<td>{html.escape(format_number(row.snr_db, '.1f'))}</td>"
+                f"<td>{html.escape(format_number(row.growth_db, '+.1f'))}</td>"
+                f"<td>{html.escape('; '.join(row.flags))}</td></tr>"
             )
         skipped = "".join(
             f"<tr><td>{html.escape(s.node)}</td><td>{html.escape(s.op_type)}</td><td>{html.escape(s.output)}</td>"
@@ -368,7 +391,7 @@ class LayerDivergence:
         cosine_min, rel_l2, snr_db, input_cosine, growth_db, culprit_rank,
         is_output, flags. Non-finite numbers are written as ``nan``/``inf``.
         """
-        return atomic_write(path, _csv_text([self]).encode("utf-8"))
+        return atomic_write(path, layers_csv([self]).encode("utf-8"))
 
 
 # ----------------------------------------------------------------------------
@@ -382,23 +405,6 @@ def _from_json(value: Any, *, inf: bool = False) -> float:
     if value is None:
         return math.inf if inf else math.nan
     return float(value)
-
-
-def _fmt(value: float, spec: str) -> str:
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return format(value, spec)
-
-
-def _fmt_cos(value: float) -> str:
-    """Cosines near 1 need digits: 0.999981 not 1.000."""
-    if not math.isfinite(value):
-        return _fmt(value, "")
-    if value >= 0.99:
-        return f"{value:.6f}"
-    return f"{value:.4f}"
 
 
 def _shape_str(shape: Sequence[int]) -> str:
@@ -452,8 +458,9 @@ def format_layer_table(*results: LayerDivergence, max_rows: int | None = None, k
         cells = [str(row.depth), _ellipsis(row.node, 28), _ellipsis(row.op_type, 18), _shape_str(row.shape)]
         if len(results) == 1:
             mark = f"  <- #{ranks[0][row.output]}" if row.output in ranks[0] else ""
-            cells += [_fmt_cos(row.cosine), _fmt(row.rel_l2, ".3g"), _fmt(row.snr_db, ".1f"),
-                      _fmt(row.growth_db, "+.1f") + mark, "; ".join(row.flags)]
+            cells += [format_cosine(row.cosine), format_number(row.rel_l2, ".3g"),
+                      format_number(row.snr_db, ".1f"), format_number(row.growth_db, "+.1f") + mark,
+                      "; ".join(row.flags)]
         else:
             for lookup, rank in zip(lookups, ranks):
                 other = lookup.get(row.output)
@@ -461,7 +468,7 @@ def format_layer_table(*results: LayerDivergence, max_rows: int | None = None, k
                     cells += ["-", "-"]
                 else:
                     mark = f" #{rank[row.output]}" if row.output in rank else ""
-                    cells += [_fmt_cos(other.cosine), _fmt(other.growth_db, "+.1f") + mark]
+                    cells += [format_cosine(other.cosine), format_number(other.growth_db, "+.1f") + mark]
         if ratio:
             nv12_row = lookups[by_kind["nv12"]].get(row.output)
             noise_row = lookups[by_kind["noise"]].get(row.output)
@@ -469,7 +476,7 @@ def format_layer_table(*results: LayerDivergence, max_rows: int | None = None, k
                 cells.append("-")
             else:
                 a, b = 1 - nv12_row.cosine, 1 - noise_row.cosine
-                cells.append(_fmt(a / b, ".2f") if b > 0 and math.isfinite(a) and math.isfinite(b) else "-")
+                cells.append(format_number(a / b, ".2f") if b > 0 and math.isfinite(a) and math.isfinite(b) else "-")
         lines.append(cells)
     widths = [max(len(header[i]), *(len(cells[i]) for cells in lines)) if lines else len(header[i])
               for i in range(len(header))]
@@ -482,7 +489,16 @@ def format_layer_table(*results: LayerDivergence, max_rows: int | None = None, k
     return "\n".join(out)
 
 
-def _csv_text(results: Sequence[LayerDivergence]) -> str:
+def layers_csv(results: Sequence[LayerDivergence]) -> str:
+    """CSV text of one or several results, one line per compared tensor and result.
+
+    The columns of :meth:`LayerDivergence.to_csv`, which writes one result;
+    ``nv12kit layers --csv`` writes all its comparisons with this.
+
+    >>> row = LayerRow(0, "image", "Input", "image", (1, 3, 2, 2), 0.99, 0.99, 0.1, 20.0, 0.99, 0.0)
+    >>> print(layers_csv([LayerDivergence("nv12", "nv12 (horizon)", (row,))]).splitlines()[1])
+    nv12,0,image,Input,image,1x3x2x2,0.99,0.99,0.1,20.0,0.99,0.0,,0,
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["compare", "depth", "node", "op_type", "output", "shape", "cosine", "cosine_min", "rel_l2",
