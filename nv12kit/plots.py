@@ -19,9 +19,9 @@ in a notebook. :func:`figure_to_data_uri` turns a figure into the inline
 =================================  ================================================
 
 matplotlib is an optional dependency (``pip install 'nv12kit[notebooks]'``).
-The core never imports this module at import time: the HTML report and the
-per-layer divergence load it when they draw; :mod:`nv12kit.explore` and
-:mod:`nv12kit.widgets` build on it.
+The core never imports this module: the HTML reports load it when they
+draw (inside their ``to_html``), the ``nv12kit layers`` command for its
+PNG; :mod:`nv12kit.explore` and :mod:`nv12kit.widgets` build on it.
 """
 
 from __future__ import annotations
