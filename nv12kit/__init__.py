@@ -72,19 +72,28 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from .runtime import Runner
 
 
+# Submodules reachable as attributes after a plain `import nv12kit` (nv12kit.data.model_path(...), ...).
+_SUBMODULES = frozenset({
+    "data", "graph", "layers", "lint", "model", "runtime", "roundtrip", "explore", "plots", "report",
+    "widgets", "notebook_report", "cli",
+})
+
+
 def __getattr__(name: str) -> object:
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'nv12kit' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value  # later look-ups skip __getattr__
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
 
 
 __version__ = "0.1.0"

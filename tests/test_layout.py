@@ -202,3 +202,9 @@ def test_unknown_attribute_is_an_attribute_error():
 
     with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):
         nv12kit.not_a_name  # noqa: B018
+
+
+def test_submodules_are_reachable_after_a_plain_import():
+    code = "import nv12kit\nprint(nv12kit.data.DEMO_MODELS[0], callable(nv12kit.plots.plot_planes))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.split() == ["demo_robust", "True"]
