@@ -266,7 +266,7 @@ class Preprocess:
         'yuvbt601full2rgb'
         """
         return {
-            "mode": self.node_mode(chip_range=chip_range),
+            "mode": self.node_mode(chip_range=range_name(chip_range, name="chip_range")),
             "divisor": self.divisor,
             "mean": self.mean,
             "std": self.std,

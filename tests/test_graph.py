@@ -52,7 +52,7 @@ def test_nv12_variant_matches_float_model_on_decoded_frame(model_name, mode):
     model = build()
     order = mode[-3:]
     pre = Preprocess(mean=(123.7, 116.3, 103.5), std=(58.4, 57.1, 57.4), order=order, layout=layout)
-    variant = insert_nv12_node(model, **pre.node_kwargs(chip_range="video" if "video" in mode else "full"))
+    variant = insert_nv12_node(model, **pre.node_kwargs(chip_range="limited" if "video" in mode else "full"))
     frame = rgb_to_nv12(photo(size), convention=encoder_for(mode))
 
     expected = Runner(model).run({name: pre(nv12_to_rgb(frame, convention=MODES[mode]))})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pathlib
+
 import numpy as np
 import onnx_models as om
 import pytest
@@ -140,8 +142,10 @@ def test_node_kwargs_name_the_matching_vendor_mode():
 
 
 def test_hbdk_video_range_name_is_a_deprecated_alias_of_limited():
-    with pytest.warns(DeprecationWarning, match="chip_range='limited'"):
+    with pytest.warns(DeprecationWarning, match="chip_range='limited'") as caught:
         assert Preprocess().node_mode(chip_range="video") == "yuvbt601video2rgb"
+        assert Preprocess().node_kwargs(chip_range="video")["mode"] == "yuvbt601video2rgb"
+    assert {pathlib.Path(w.filename).name for w in caught} == {"test_preprocess.py"}  # points at the caller
 
 
 def test_fast_normalisation_equals_the_whole_image_steps_bit_for_bit():
