@@ -11,16 +11,15 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from nv12kit.cli.report import add_report_arguments, run_report_command
 from nv12kit.data import model_path, photo_path
 from nv12kit.errors import InputError
 from nv12kit.notebook_report import (
     NotebookError,
-    add_report_arguments,
     export_html,
     external_references,
     parse_parameters,
     render_notebook,
-    run_report_command,
 )
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -37,13 +37,13 @@ one) skips building them.
 This package never imports matplotlib; the figure is
 ``nv12kit.plots.plot_layer_divergence``.
 
-One job per module: :mod:`.results` (the result types and their text, CSV
+One job per module: :mod:`.constants` (the settings), :mod:`.results` (the result types and their text, CSV
 and JSON), :mod:`._graph` (graph analysis), :mod:`._segments` (cutting and
 running the graph in segments), :mod:`._metrics` (the streaming metrics),
 :mod:`._cache` (the model cache) and :mod:`.divergence` (the entry point).
-The result types load at once; the entry point and the cache, which need
-onnx, load on first use, so the command line builds its parser from the
-constants here without importing onnx.
+The constants (:mod:`.constants`) load at once; the result types, the
+entry point and the cache load on first use, so the command line builds
+its parser without importing onnx or the rest of the package.
 """
 
 from __future__ import annotations
@@ -51,19 +51,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .results import (
-    COMPARE_MODES,
-    CULPRIT_MIN_DB,
-    DEFAULT_CHUNK_SIZE,
-    LayerDivergence,
-    LayerRow,
-    SkippedNode,
-    format_layer_table,
-    layers_csv,
-)
-from .results import (
-    DIVERGENCE_FLOOR as DIVERGENCE_FLOOR,  # for nv12kit.plots, outside __all__ as before
-)
+from .constants import COMPARE_MODES, CULPRIT_MIN_DB, DEFAULT_CHUNK_SIZE
+from .constants import DIVERGENCE_FLOOR as DIVERGENCE_FLOOR  # for nv12kit.plots, outside __all__ as before
 
 __all__ = [
     "COMPARE_MODES",
@@ -79,8 +68,10 @@ __all__ = [
     "layers_csv",
 ]
 
-# public name -> the module holding it, imported on first use (both import onnx)
-_LAZY = {"layer_divergence": "divergence", "clear_cache": "_cache", "SINGLE_THREAD_WEIGHTS": "_cache"}
+# public name -> the module holding it, imported on first use (divergence and _cache import onnx)
+_LAZY = {"layer_divergence": "divergence", "clear_cache": "_cache", "SINGLE_THREAD_WEIGHTS": "_cache",
+         "LayerDivergence": "results", "LayerRow": "results", "SkippedNode": "results",
+         "format_layer_table": "results", "layers_csv": "results"}
 
 
 def __getattr__(name: str) -> Any:

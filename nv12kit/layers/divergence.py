@@ -29,15 +29,8 @@ from ..preprocess import Preprocess, check_preprocess
 from ._cache import _cached_model, _Model, _stream
 from ._graph import _Graph, _quantized_counterparts
 from ._metrics import _Accumulator, _divergence, _nbytes, _Scratch
-from .results import (
-    COMPARE_MODES,
-    DEFAULT_CHUNK_SIZE,
-    DIVERGENCE_FLOOR,
-    LayerDivergence,
-    LayerRow,
-    SkippedNode,
-    check_int,
-)
+from .constants import COMPARE_MODES, DEFAULT_CHUNK_SIZE, DIVERGENCE_FLOOR
+from .results import LayerDivergence, LayerRow, SkippedNode, check_int
 
 # Stack the clean and the NV12 image into one run when the graph allows it (tests switch it off to compare).
 _STACK_IMAGES = True

@@ -23,18 +23,7 @@ import numpy as np
 from .._io import atomic_write, jsonable
 from .._util import format_cosine, format_number
 from ..errors import InputError
-
-#: What the clean run can be compared with.
-COMPARE_MODES: tuple[str, ...] = ("nv12", "noise", "quantized")
-
-#: Compared tensors per graph segment: one segment for small models, bounded memory for big ones.
-DEFAULT_CHUNK_SIZE = 64
-
-#: Growth (dB) a node must add to the divergence to count as a culprit.
-CULPRIT_MIN_DB = 1.0
-
-#: 1 - cosine below this counts as "identical" when measuring growth (float32 noise is far below it).
-DIVERGENCE_FLOOR = 1e-12
+from .constants import CULPRIT_MIN_DB
 
 _SCHEMA = "nv12kit.layer_divergence"
 
