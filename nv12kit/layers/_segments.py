@@ -157,6 +157,13 @@ class _Stream:
         self.sessions: dict[tuple[Any, ...], _Segment] = plan.sessions if keep_sessions else {}
         self.keep_sessions = keep_sessions
 
+    def _load_feed(self, r: int) -> None:
+        """Put feed ``r`` into its live tensors the first time it is needed (a callable feed is built then)."""
+        feed = self.feeds[r]
+        if feed is not None:
+            self.live[r].update(feed() if callable(feed) else feed)
+            self.feeds[r] = None
+
     def _segment(self, k: int, live: Mapping[str, Any]) -> _Segment:
         key = (k, *(_type_key(live[name]) for name in self.plan.inputs[k] if name in live))
         segment = self.sessions.get(key)
@@ -169,10 +176,8 @@ class _Stream:
         """Run segment ``k`` on feed ``r``; return the tensors wanted at step ``k``."""
         plan = self.plan
         live = self.live[r]
-        if k == 0 and self.feeds[r] is not None:
-            feed = self.feeds[r]
-            live.update(feed() if callable(feed) else feed)
-            self.feeds[r] = None
+        if k == 0:
+            self._load_feed(r)
         if self.segments[k]:
             segment = self._segment(k, live)
             try:
@@ -308,32 +313,18 @@ class _CutPlan:
         return repr(labels[0]) if len(labels) == 1 else f"{labels[0]!r} to {labels[-1]!r}"
 
 
-class _CutStream:
-    """Run a :class:`_CutPlan` for several feeds; the same interface as :class:`_Stream`.
+class _CutStream(_Stream):
+    """Run a :class:`_CutPlan` for several feeds; the same construction and interface as :class:`_Stream`.
 
     Every session starts from the graph inputs, so each feed is held whole
     until its last step and nothing else is carried between steps.
     """
 
-    def __init__(self, plan: _CutPlan, feeds: Sequence[Mapping[str, Any] | Callable[[], Mapping[str, Any]]],
-                 *, session_options: Any, what: str, keep_sessions: bool) -> None:
-        self.plan = plan
-        self.segments = plan.segments
-        self.feeds = list(feeds)
-        self.live: list[dict[str, Any]] = [{} for _ in self.feeds]
-        self.session_options = session_options
-        self.what = what
-        self.sessions: dict[tuple[Any, ...], _Segment] = plan.sessions if keep_sessions else {}
-        self.keep_sessions = keep_sessions
-
     def run(self, k: int, r: int) -> dict[str, Any]:
         """Run the sessions of step ``k`` on feed ``r``; return the tensors wanted at step ``k``."""
         plan = self.plan
         live = self.live[r]
-        if self.feeds[r] is not None:
-            feed = self.feeds[r]
-            live.update(feed() if callable(feed) else feed)
-            self.feeds[r] = None
+        self._load_feed(r)
         wanted = {name: live[name] for name in plan.requests[k] if name in live}
         for g, (tensors, members, whole) in enumerate(plan.groups[k]):
             key = (k, g, *(_type_key(live[name]) for name in sorted(live)))
@@ -351,9 +342,3 @@ class _CutStream:
         if k == len(plan.requests) - 1:
             live.clear()
         return wanted
-
-    def close(self, k: int) -> None:
-        """Step ``k`` is done for every feed: free its sessions unless the cache keeps them."""
-        if not self.keep_sessions:
-            for key in [key for key in self.sessions if key[0] == k]:
-                del self.sessions[key]
