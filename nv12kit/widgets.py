@@ -71,7 +71,7 @@ from .explore import (
     plane_view_figures,
     variant_outputs,
 )
-from .explore._common import _e, _png
+from .explore.common import escape, figure_png  # the explore cells and the widgets render alike
 from .noise import DISTRIBUTIONS
 from .preprocess import Preprocess
 
@@ -120,7 +120,7 @@ def rgb_to_nv12(rgb):
 # small helpers
 # ----------------------------------------------------------------------------
 def _error_html(message: str) -> str:
-    return f"<div style='color:#c62828;white-space:pre-wrap'><b>error:</b> {_e(message)}</div>"
+    return f"<div style='color:#c62828;white-space:pre-wrap'><b>error:</b> {escape(message)}</div>"
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -129,7 +129,7 @@ def _describe_error(exc: BaseException) -> str:
 
 
 def _set_png(widget: Any, fig: Any) -> bytes:
-    data = b"" if fig is None else _png(fig)
+    data = b"" if fig is None else figure_png(fig)
     widget.value = data
     widget.layout.display = None if data else "none"
     return data
@@ -319,7 +319,7 @@ class ImagePicker(_Shell):
             return
         self.preview.value = self.result.thumbnail_png()
         self.preview.layout.display = None
-        self.info.value = f"<p>{_e(self.result.summary())}</p>"
+        self.info.value = f"<p>{escape(self.result.summary())}</p>"
         self._ok()
 
 
@@ -387,8 +387,8 @@ class ConventionPicker(_Shell):
         conv = self._custom.get(change["new"]) or get_convention(change["new"])
         self.result = conv
         text = convention_summary(conv).split("\n", 1)
-        more = f"<br><span style='color:#555'>{_e(text[1])}</span>" if len(text) > 1 else ""
-        self.summary.value = f"<p><code>{_e(text[0])}</code>{more}</p>"
+        more = f"<br><span style='color:#555'>{escape(text[1])}</span>" if len(text) > 1 else ""
+        self.summary.value = f"<p><code>{escape(text[0])}</code>{more}</p>"
         self._ok()
 
 
@@ -449,7 +449,7 @@ class PlaneViewer(_Shell):
             return
         _set_png(self.planes, self.result.planes)
         _set_png(self.error_map, self.result.error)
-        self.stats.value = f"<p>{_e(self.result.summary())}</p>"
+        self.stats.value = f"<p>{escape(self.result.summary())}</p>"
         self._ok()
 
 
@@ -537,8 +537,8 @@ class NoiseExplorer(_Shell):
                 state = noise_explorer_state(
                     self.session, amplitude=key[0], distribution=key[1], trials=key[2], convention=key[3],
                     amplitudes=self._amplitudes)
-                self._pngs[key] = (state, _png(state.histogram), _png(state.curve),
-                                   _png(state.diff) if state.diff is not None else b"")
+                self._pngs[key] = (state, figure_png(state.histogram), figure_png(state.curve),
+                                   figure_png(state.diff) if state.diff is not None else b"")
                 while len(self._pngs) > _MAX_CACHED_SETTINGS:  # figures weigh a few MB: keep the recent ones
                     del self._pngs[next(iter(self._pngs))]
             else:
@@ -550,8 +550,8 @@ class NoiseExplorer(_Shell):
         self.result, histogram, curve, diff = self._pngs[key]
         self.histogram.value, self.curve.value, self.diff.value = histogram, curve, diff
         self.diff.layout.display = None if diff else "none"
-        note = f"<br><span style='color:#555'>{_e(self.result.diff_note)}</span>" if self.result.diff_note else ""
-        self.summary.value = f"<p>{_e(self.result.summary())}{note}</p>"
+        note = f"<br><span style='color:#555'>{escape(self.result.diff_note)}</span>" if self.result.diff_note else ""
+        self.summary.value = f"<p>{escape(self.result.summary())}{note}</p>"
         self._ok()
 
 
@@ -714,7 +714,7 @@ class ConverterChecker(_Shell):
             _set_png(self.planes, None)
             self._fail(exc)
             return None
-        notes = "".join(f"<p style='color:#555'>{_e(n)}</p>" for n in self.result.notes)
+        notes = "".join(f"<p style='color:#555'>{escape(n)}</p>" for n in self.result.notes)
         self.report.value = self.result.diagnosis._repr_html_() + notes
         _set_png(self.errors, self.result.errors)
         _set_png(self.planes, self.result.planes)

@@ -15,7 +15,7 @@ from .._util import DEFAULT_CONVENTION, convention_or_expected
 from ..conventions import Convention, get_convention
 from ..errors import InputError
 from ..yuv import NV12Frame
-from ._common import _e, _img_html
+from .common import escape, figure_img_html
 
 __all__ = ["ConverterCheck", "load_converter", "converter_check", "dumps_check"]
 
@@ -68,11 +68,11 @@ class ConverterCheck:
 
     def _repr_html_(self) -> str:
         parts = ["<div class='nv12kit-converter'>", self.diagnosis._repr_html_()]
-        parts += [f"<p style='color:#555'>{_e(n)}</p>" for n in self.notes]
+        parts += [f"<p style='color:#555'>{escape(n)}</p>" for n in self.notes]
         if self.errors is not None:
-            parts.append(_img_html(self.errors, "the checked NV12 decoded, and its luma error"))
+            parts.append(figure_img_html(self.errors, "the checked NV12 decoded, and its luma error"))
         if self.planes is not None:
-            parts += ["<br>", _img_html(self.planes, "planes of the checked NV12")]
+            parts += ["<br>", figure_img_html(self.planes, "planes of the checked NV12")]
         return "".join(parts) + "</div>"
 
 

@@ -16,7 +16,7 @@ from ..conventions import Convention, get_convention
 from ..errors import InputError, ModelError
 from ..images import prepare_image
 from ..preprocess import Preprocess
-from ._common import _e, _resolve_preprocess
+from .common import _resolve_preprocess, escape
 
 __all__ = ["ModelChoice", "describe_model", "ImageChoice", "folder_images", "describe_image", "convention_summary"]
 
@@ -77,7 +77,7 @@ class ModelChoice:
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><th style='text-align:left'>{_e(k)}</th><td><code>{_e(v)}</code></td></tr>"
+            f"<tr><th style='text-align:left'>{escape(k)}</th><td><code>{escape(v)}</code></td></tr>"
             for k, v in (line.split(": ", 1) for line in self.lines())
         )
         return f"<table class='nv12kit-model'>{rows}</table>"

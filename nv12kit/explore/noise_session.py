@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..images import prepare_image
 from ..noise import DISTRIBUTIONS, NoiseStudy, noise_label, noise_study, perturb_trial
 from ..preprocess import Preprocess
-from ._common import _e, _img_html, _resolve_preprocess
+from .common import _resolve_preprocess, escape, figure_img_html
 
 __all__ = ["NoiseSession", "NoiseExplorerState", "noise_explorer_state"]
 
@@ -240,13 +240,13 @@ class NoiseExplorerState:
                 f"1 - cos {ratio} the noise's")
 
     def _repr_html_(self) -> str:
-        parts = [f"<div class='nv12kit-noise'><p>{_e(self.summary())}</p>",
-                 _img_html(self.histogram, "histogram of trial cosines"), "<br>",
-                 _img_html(self.curve, "noise floor against amplitude")]
+        parts = [f"<div class='nv12kit-noise'><p>{escape(self.summary())}</p>",
+                 figure_img_html(self.histogram, "histogram of trial cosines"), "<br>",
+                 figure_img_html(self.curve, "noise floor against amplitude")]
         if self.diff is not None:
-            parts += ["<br>", _img_html(self.diff, "output difference maps")]
+            parts += ["<br>", figure_img_html(self.diff, "output difference maps")]
         elif self.diff_note:
-            parts.append(f"<p style='color:#555'>{_e(self.diff_note)}</p>")
+            parts.append(f"<p style='color:#555'>{escape(self.diff_note)}</p>")
         return "".join(parts) + "</div>"
 
 

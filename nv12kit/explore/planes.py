@@ -15,7 +15,7 @@ from ..convert import nv12_to_rgb, rgb_to_nv12
 from ..images import prepare_image
 from ..roundtrip import image_error
 from ..yuv import NV12Frame
-from ._common import _e, _img_html
+from .common import escape, figure_img_html
 
 __all__ = ["PlaneView", "plane_view_figures"]
 
@@ -62,11 +62,11 @@ class PlaneView:
                 f"max error {self.max_error} levels")
 
     def _repr_html_(self) -> str:
-        notes = "".join(f"<li>{_e(n)}</li>" for n in self.notes)
-        return (f"<div class='nv12kit-planes'><p>{_e(self.summary())}</p>"
+        notes = "".join(f"<li>{escape(n)}</li>" for n in self.notes)
+        return (f"<div class='nv12kit-planes'><p>{escape(self.summary())}</p>"
                 + (f"<ul>{notes}</ul>" if notes else "")
-                + _img_html(self.planes, f"Y, U and V planes of {self.name}") + "<br>"
-                + _img_html(self.error, f"round-trip error of {self.name}") + "</div>")
+                + figure_img_html(self.planes, f"Y, U and V planes of {self.name}") + "<br>"
+                + figure_img_html(self.error, f"round-trip error of {self.name}") + "</div>")
 
 
 def plane_view_figures(

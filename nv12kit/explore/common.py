@@ -14,17 +14,17 @@ from ..preprocess import Preprocess
 _DPI = 80  # PNG resolution of widget and notebook figures: sharp enough, small enough to redraw live
 
 
-def _e(value: Any) -> str:
+def escape(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _png(fig: Any) -> bytes:
+def figure_png(fig: Any) -> bytes:
     return plots.figure_to_png_bytes(fig, dpi=_DPI)
 
 
-def _img_html(fig: Any, alt: str) -> str:
-    uri = "data:image/png;base64," + base64.b64encode(_png(fig)).decode("ascii")
-    return f"<img alt='{_e(alt)}' src='{uri}' style='max-width:100%'>"
+def figure_img_html(fig: Any, alt: str) -> str:
+    uri = "data:image/png;base64," + base64.b64encode(figure_png(fig)).decode("ascii")
+    return f"<img alt='{escape(alt)}' src='{uri}' style='max-width:100%'>"
 
 
 def _resolve_preprocess(model: Any, preprocess: Preprocess | Mapping[str, Any] | None) -> tuple[Preprocess, str]:
