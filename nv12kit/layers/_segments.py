@@ -33,6 +33,23 @@ def _value_info(name: str, value: Any) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, elem, [None] * array.ndim)
 
 
+def _span(graph: Any, members: Sequence[int]) -> str:
+    """How messages name a run of nodes: the first, or the first and the last."""
+    labels = [graph.labels[i] for i in members]
+    return repr(labels[0]) if len(labels) == 1 else f"{labels[0]!r} to {labels[-1]!r}"
+
+
+def _session(proto: onnx.ModelProto, session_options: Any, what: str) -> Any:
+    """An onnxruntime CPU session of ``proto``; a failure names ``what`` did not load."""
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(proto.SerializeToString(), sess_options=session_options,
+                                    providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise ModelError(f"onnxruntime cannot load the {what}: {type(exc).__name__}: {exc}") from exc
+
+
 class _Segment:
     """One compiled segment: its session, the inputs it is fed and the outputs it returns."""
 
@@ -121,20 +138,10 @@ class _Plan:
             ir_version=max(graph.model.ir_version, 4),
         )
         proto.functions.extend(graph.model.functions)
-        import onnxruntime as ort
-
-        try:
-            session = ort.InferenceSession(proto.SerializeToString(), sess_options=session_options,
-                                           providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise ModelError(
-                f"onnxruntime cannot load the {what} nodes {self.span(members)}: {type(exc).__name__}: {exc}"
-            ) from exc
-        return _Segment(session, inputs, outputs)
+        return _Segment(_session(proto, session_options, f"{what} nodes {self.span(members)}"), inputs, outputs)
 
     def span(self, members: Sequence[int]) -> str:
-        labels = [self.graph.labels[i] for i in members]
-        return repr(labels[0]) if len(labels) == 1 else f"{labels[0]!r} to {labels[-1]!r}"
+        return _span(self.graph, members)
 
 
 class _Stream:
@@ -298,19 +305,11 @@ class _CutPlan:
                 ir_version=max(graph.model.ir_version, 4),
             )
             proto.functions.extend(graph.model.functions)
-        import onnxruntime as ort
-
-        try:
-            session = ort.InferenceSession(proto.SerializeToString(), sess_options=session_options,
-                                           providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            span = "of the whole model" if whole else self.span(members)
-            raise ModelError(f"onnxruntime cannot load the {what} nodes {span}: {type(exc).__name__}: {exc}") from exc
-        return _Segment(session, inputs, tensors)
+        span = "of the whole model" if whole else self.span(members)
+        return _Segment(_session(proto, session_options, f"{what} nodes {span}"), inputs, tensors)
 
     def span(self, members: Sequence[int]) -> str:
-        labels = [self.graph.labels[i] for i in members]
-        return repr(labels[0]) if len(labels) == 1 else f"{labels[0]!r} to {labels[-1]!r}"
+        return _span(self.graph, members)
 
 
 class _CutStream(_Stream):
