@@ -2,7 +2,7 @@
 
 - no import circle inside nv12kit (imports inside functions count; ``TYPE_CHECKING`` blocks do not);
 - imports only go down the layers; the core never imports the front ends;
-- no source file over 1,200 lines;
+- no source file over 1,000 lines (ARCHITECTURE.md; the house issue allows 1,200);
 - ``import nv12kit`` loads none of the heavy libraries, and the CLI's parser neither.
 """
 
@@ -161,9 +161,9 @@ def test_the_core_never_imports_a_front_end():
     assert wrong == []
 
 
-def test_no_source_file_over_1200_lines():
+def test_no_source_file_over_1000_lines():
     long = {str(p.relative_to(ROOT)): n for p in PACKAGE.rglob("*.py")
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 1200}
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 1000}
     assert long == {}
 
 
