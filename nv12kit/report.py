@@ -1,19 +1,31 @@
-"""Render a TriageReport as one self-contained HTML page.
+"""Render a TriageReport as one self-contained HTML page, and keep every HTML page we write safe.
 
 Everything is inline: the style sheet, and the figures as base64 PNG. There
 are no scripts and no links to anything outside the file, so the report opens
 offline and can be attached to a ticket. Every string that came from the user
 (model and image names, paths, settings) is HTML-escaped.
+
+On top of that, every page body goes through :func:`sanitize_html` (the
+``nh3`` sanitiser with an allow-list of the tags and attributes our reports
+use) before our own style sheet is put around it, and
+:func:`external_references` checks the finished page: no scripts, event
+handlers, frames, objects, forms, meta refresh, ``javascript:`` links or
+outside URLs; images only as ``data:image/...`` URIs. The notebook export
+(:mod:`nv12kit.notebook_report`) uses the same two functions.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import html
+import re
 from collections.abc import Iterable, Sequence
+from html.parser import HTMLParser
 from typing import Any
 
-__all__ = ["render_html", "figures_for", "html_page"]
+from .errors import NV12KitError
+
+__all__ = ["render_html", "figures_for", "html_page", "sanitize_html", "external_references"]
 
 _STYLE = """
 .nv12kit-report{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#222;line-height:1.45}
@@ -197,12 +209,17 @@ def render_html(report: Any, *, figures: bool = True, standalone: bool = True, t
     body.append(_parameters_html(report))
     content = "\n".join(body)
     if not standalone:
-        return f"<div class='nv12kit-report'><style>{_STYLE}</style>{content}</div>"
+        return f"<div class='nv12kit-report'><style>{_STYLE}</style>{sanitize_html(content)}</div>"
     return html_page(heading, content)
 
 
 def html_page(title: str, body_html: str) -> str:
     """A whole self-contained page around ``body_html``: the report's style sheet inline, nothing linked.
+
+    The body goes through :func:`sanitize_html` first (its ``<style>``
+    elements go too: the report's own style sheet is in the page head), and
+    the page is checked with :func:`external_references` before it is
+    returned.
 
     Parameters
     ----------
@@ -210,11 +227,17 @@ def html_page(title: str, body_html: str) -> str:
         Page title (escaped here).
     body_html : str
         The page's content, already HTML; whatever came from the user in it
-        must be escaped by the caller.
+        must be escaped by the caller (the sanitiser is the second line).
 
     Returns
     -------
     str
+
+    Raises
+    ------
+    NV12KitError
+        If, against expectations, a script or outside reference survived
+        the sanitiser (a bug: nothing should be written then).
 
     Examples
     --------
@@ -222,6 +245,225 @@ def html_page(title: str, body_html: str) -> str:
     >>> page.startswith("<!DOCTYPE html>") and "<title>a &lt;b&gt;</title>" in page
     True
     """
-    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_PAGE_STYLE}{_STYLE}"
-            f"</style></head><body><div class='nv12kit-report'>{body_html}</div></body></html>\n")
+    return _checked(f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
+                    f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_PAGE_STYLE}"
+                    f"{_STYLE}</style></head><body><div class='nv12kit-report'>{sanitize_html(body_html)}</div>"
+                    "</body></html>\n")
+
+
+# ----------------------------------------------------------------------------
+# sanitising and checking every page we write
+# ----------------------------------------------------------------------------
+# What our reports and nbconvert's basic template use; anything else is dropped (its text kept).
+_ALLOWED_TAGS = frozenset({
+    "a", "abbr", "article", "aside", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd",
+    "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5",
+    "h6", "header", "hr", "i", "img", "ins", "kbd", "li", "main", "mark", "ol", "p", "pre", "q", "s", "samp",
+    "section", "small", "span", "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
+    "thead", "tr", "tt", "u", "ul", "var", "wbr",
+})
+# Dropped together with everything inside them.
+_DROPPED_WITH_CONTENT = frozenset({
+    "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "noscript", "noembed",
+    "noframes", "template", "svg", "math", "textarea", "select", "xmp", "title",
+})
+_ALLOWED_ATTRIBUTES = {
+    "*": {"class", "id", "title", "style", "lang", "dir"},
+    "a": {"href", "name"},
+    "img": {"src", "alt", "width", "height"},
+    "table": {"border"},
+    "td": {"colspan", "rowspan", "align", "valign"},
+    "th": {"colspan", "rowspan", "align", "valign", "scope"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "ol": {"start", "type"},
+    "li": {"value"},
+    "details": {"open"},
+}
+_URL_ATTRIBUTES = frozenset({
+    "src", "href", "srcset", "imagesrcset", "poster", "data", "action", "formaction", "background", "xlink:href",
+    "codebase", "longdesc", "lowsrc", "dynsrc", "manifest", "ping", "archive", "classid",
+})
+# Elements that run code, embed another document or send something somewhere.
+_ACTIVE_TAGS = frozenset({"script", "iframe", "frame", "frameset", "object", "embed", "applet", "portal", "form",
+                          "base"})
+_IMAGE_DATA_URI = re.compile(r"data:image/(?:png|jpe?g|gif|webp|bmp|svg\+xml)[;,]", re.IGNORECASE)
+_URL_NOISE = re.compile(r"[\t\n\r]")  # browsers drop these anywhere in a URL (java\tscript: is javascript:)
+_CSS_UNSAFE = re.compile(r"url\s*\(|image-set|image\s*\(|cross-fade|element\s*\(|expression|@import|\\|/\*|"
+                         r"behavior|binding|javascript:|vbscript:", re.IGNORECASE)
+_CSS_URL = re.compile(r"url\(\s*['\"]?\s*([^'\")\s]+)", re.IGNORECASE)
+_CSS_IMPORT = re.compile(r"@import\s*(?:url\(\s*)?['\"]?\s*([^'\")\s;]+)", re.IGNORECASE)
+_CSS_IMAGE_SET = re.compile(r"image-set\(([^)]*)\)", re.IGNORECASE)
+_CSS_SCRIPT = re.compile(r"expression\s*\(|behavior\s*:|-moz-binding|javascript:|vbscript:", re.IGNORECASE)
+_CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})\s?|\\(.)", re.DOTALL)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+
+
+def _normal_url(value: str) -> str:
+    return _URL_NOISE.sub("", html.unescape(value)).lstrip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
+                                                          "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c"
+                                                          "\x1d\x1e\x1f ")
+
+
+def _url_problem(value: str) -> bool:
+    """True if a URL leaves the page, runs code or needs another file; only ``#...`` and ``data:image/`` are fine."""
+    url = _normal_url(value)
+    if not url or url.startswith("#") or url.lower() == "about:blank":
+        return False
+    if url.lower().startswith("data:"):
+        return not _IMAGE_DATA_URI.match(url)
+    return True  # a scheme (http:, javascript:, file:...), //host, a UNC path, or a relative path to another file
+
+
+def _attribute_filter(tag: str, name: str, value: str) -> str | None:
+    # nh3 has already applied the allow-lists; this narrows URLs and inline CSS further.
+    if name == "href":
+        return value if _normal_url(value).startswith("#") else None
+    if name == "src":
+        return value if tag == "img" and _IMAGE_DATA_URI.match(_normal_url(value)) else None
+    if name == "style" and _CSS_UNSAFE.search(value):
+        return None
+    return value
+
+
+def sanitize_html(fragment: str) -> str:
+    """An HTML fragment with everything but our reports' own tags and attributes removed.
+
+    Uses the ``nh3`` sanitiser with an allow-list: text, headings, lists,
+    tables, ``details``, figures, inline ``style`` and ``class`` attributes
+    (inline CSS that could load or run anything is dropped), in-page links
+    (``href="#..."``) and images given as ``data:image/...`` URIs. Scripts,
+    ``<style>`` elements, frames, objects, forms and SVG go with their
+    content; event handlers, other links and other images lose the
+    attribute and keep their text. Our own style sheet is added around the
+    result by the caller, after sanitising.
+
+    Parameters
+    ----------
+    fragment : str
+        HTML for the inside of ``<body>`` (a whole page's ``<head>`` is not kept).
+
+    Returns
+    -------
+    str
+        The sanitised fragment.
+
+    Examples
+    --------
+    >>> sanitize_html("<p onclick='x()'>hi<script>alert(1)</script></p><img src=x onerror=alert(1)>")
+    '<p>hi</p><img>'
+    >>> sanitize_html("<a href='https://example.org'>docs</a> <a href='#step-2'>step 2</a>")
+    '<a>docs</a> <a href="#step-2">step 2</a>'
+    """
+    try:
+        import nh3
+    except ImportError as exc:  # a core dependency; only a broken install lacks it
+        raise NV12KitError("the HTML sanitiser nh3 is not installed; pip install 'nh3>=0.2.18' (a dependency "
+                           "of nv12kit)") from exc
+    return nh3.clean(fragment, tags=set(_ALLOWED_TAGS), clean_content_tags=set(_DROPPED_WITH_CONTENT),
+                     attributes={k: set(v) for k, v in _ALLOWED_ATTRIBUTES.items()},
+                     attribute_filter=_attribute_filter, generic_attribute_prefixes={"data-", "aria-"},
+                     url_schemes={"data"}, link_rel=None, strip_comments=True)
+
+
+def _short(value: str, width: int = 100) -> str:
+    value = value.strip()
+    return value if len(value) <= width else value[: width - 3] + "..."
+
+
+def _css_problems(css: str) -> list[str]:
+    css = _CSS_COMMENT.sub("", css)
+    css = _CSS_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) else m.group(2), css)
+    found = [f"url({u})" for u in _CSS_URL.findall(css) if _url_problem(u)]
+    found += [f"@import {u}" for u in _CSS_IMPORT.findall(css)]
+    for args in _CSS_IMAGE_SET.findall(css):
+        found += [f"image-set({u})" for u in re.findall(r"['\"]([^'\"]+)['\"]", args) if _url_problem(u)]
+    found += [f"script {m.group(0)}" for m in _CSS_SCRIPT.finditer(css)]
+    return found
+
+
+class _Checker(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        before = len(self.found)
+        values = {name: value or "" for name, value in attrs}
+        for name, value in attrs:
+            value = value or ""
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}={_short(value)}>")
+            elif name == "srcdoc":
+                self.found.append(f"<{tag} srcdoc={_short(value)}>")
+            elif name in ("srcset", "imagesrcset"):
+                candidates = [part.split()[0] for part in value.split(",") if part.strip()]
+                self.found += [f"<{tag} {name}={_short(c)}>" for c in candidates if _url_problem(c)]
+            elif name in _URL_ATTRIBUTES:
+                if _url_problem(value):
+                    self.found.append(f"<{tag} {name}={_short(_normal_url(value))}>")
+            elif name == "style":
+                self.found += [f"<{tag} style={p}>" for p in _css_problems(value)]
+        if tag == "meta" and values.get("http-equiv", "").strip().lower() == "refresh":
+            self.found.append(f"<meta http-equiv=refresh content={_short(values.get('content', ''))}>")
+        if tag in _ACTIVE_TAGS and len(self.found) == before:
+            self.found.append(f"<{tag}>")
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.found += [f"<style> {p}" for p in _css_problems(data)]
+
+
+def external_references(page: str) -> list[str]:
+    """Everything in an HTML page that runs code or points outside it.
+
+    Reported: ``<script>`` elements, event handler attributes (``onerror=``,
+    ``onload=``...), frames (and ``srcdoc``), ``<object>``/``<embed>``/
+    ``<applet>``, forms, ``<base>``, ``<meta http-equiv=refresh>``, and every
+    URL in ``src``/``href``/``srcset``/``poster``/``action`` & co., CSS
+    ``url()``, ``image-set()`` and ``@import`` that is not an in-page anchor
+    (``#...``) or a ``data:image/...`` URI: anything with a scheme
+    (``http:``, ``javascript:``, ``file:``...), a protocol-relative ``//``, a
+    relative path to another file, or a ``data:`` URI that is not an image.
+    CSS ``expression()``, ``behavior:`` and ``-moz-binding`` count as scripts.
+
+    Parameters
+    ----------
+    page : str
+        The HTML text.
+
+    Returns
+    -------
+    list of str
+        One entry per finding, in page order, e.g.
+        ``"<script src=https://cdn...>"`` or ``"<img onerror=alert(1)>"``;
+        empty for a self-contained, script-free page.
+
+    Examples
+    --------
+    >>> external_references("<img src='data:image/png;base64,AAAA'><a href='#step-1'>step 1</a>")
+    []
+    >>> external_references("<script src='https://cdn.example/require.js'></script><link href=//x/y.css>")
+    ['<script src=https://cdn.example/require.js>', '<link href=//x/y.css>']
+    >>> external_references("<img src='figure.png'>")
+    ['<img src=figure.png>']
+    >>> external_references("<a href='javascript:alert(1)'>x</a><script>alert(2)</script><p onclick=go()>")
+    ['<a href=javascript:alert(1)>', '<script>', '<p onclick=go()>']
+    """
+    checker = _Checker()
+    checker.feed(page)
+    checker.close()
+    return checker.found
+
+
+def _checked(page: str) -> str:
+    left = external_references(page)
+    if left:
+        raise NV12KitError(f"the page still holds {len(left)} script(s) or outside reference(s) after sanitising, "
+                           f"e.g. {left[:3]}; this is a bug in nv12kit, please report it")
+    return page

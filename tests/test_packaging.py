@@ -270,7 +270,8 @@ def test_inconsistent_pair_is_reported(pyproject, env, mutate, expected):
 
 def test_runtime_dependencies_are_the_headless_core(pyproject):
     names = {canonicalize_name(Requirement(d).name) for d in pyproject["project"]["dependencies"]}
-    assert names == {"numpy", "pillow", "onnx", "onnxruntime", "sympy"}
+    # nh3: the HTML sanitiser every report goes through (issue 13), small and headless.
+    assert names == {"numpy", "pillow", "onnx", "onnxruntime", "sympy", "nh3"}
 
 
 def test_dev_extra_is_notebooks_plus_test_plus_ruff(pyproject):

@@ -14,6 +14,7 @@ import html
 import io
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -370,7 +371,7 @@ class LayerDivergence:
 
     def to_json(self, path: Any) -> Any:
         """Write :meth:`to_dict` as JSON, atomically. Returns the path written."""
-        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
+        text = json.dumps(jsonable(self.to_dict()), indent=2, allow_nan=False)
         return atomic_write(path, (text + "\n").encode("utf-8"))
 
     def to_csv(self, path: Any) -> Any:
@@ -378,7 +379,9 @@ class LayerDivergence:
 
         Columns: compare, depth, node, op_type, output, shape, cosine,
         cosine_min, rel_l2, snr_db, input_cosine, growth_db, culprit_rank,
-        is_output, flags. Non-finite numbers are written as ``nan``/``inf``.
+        is_output, flags. Non-finite numbers are written as ``nan``/``inf``;
+        text that a spreadsheet would run as a formula gets a leading ``'``
+        (see :func:`layers_csv`).
         """
         return atomic_write(path, layers_csv([self]).encode("utf-8"))
 
@@ -484,9 +487,17 @@ def layers_csv(results: Sequence[LayerDivergence]) -> str:
     The columns of :meth:`LayerDivergence.to_csv`, which writes one result;
     ``nv12kit layers --csv`` writes all its comparisons with this.
 
+    Text cells (names, op types, flags) that a spreadsheet would take for a
+    formula, because they start with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return, get a leading ``'`` (unless they are a plain number);
+    the number columns are written as they are, so ``-0.5`` stays a number.
+
     >>> row = LayerRow(0, "image", "Input", "image", (1, 3, 2, 2), 0.99, 0.99, 0.1, 20.0, 0.99, 0.0)
     >>> print(layers_csv([LayerDivergence("nv12", "nv12 (horizon)", (row,))]).splitlines()[1])
     nv12,0,image,Input,image,1x3x2x2,0.99,0.99,0.1,20.0,0.99,0.0,,0,
+    >>> row = LayerRow(1, '=HYPERLINK("http://x")', "Conv", "@y", (1,), 0.5, 0.5, 0.1, 20.0, 0.9, -0.5)
+    >>> print(layers_csv([LayerDivergence("nv12", "nv12 (horizon)", (row,))]).splitlines()[1])
+    nv12,1,"'=HYPERLINK(""http://x"")",Conv,'@y,1,0.5,0.5,0.1,20.0,0.9,-0.5,,0,
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -496,8 +507,23 @@ def layers_csv(results: Sequence[LayerDivergence]) -> str:
         ranks = {row.output: rank for rank, row in enumerate(result.culprits(5), 1)}
         for row in result.rows:
             writer.writerow([
-                result.compare, row.depth, row.node, row.op_type, row.output, _shape_str(row.shape),
+                _csv_text(result.compare), row.depth, _csv_text(row.node), _csv_text(row.op_type),
+                _csv_text(row.output), _shape_str(row.shape),
                 repr(row.cosine), repr(row.cosine_min), repr(row.rel_l2), repr(row.snr_db), repr(row.input_cosine),
-                repr(row.growth_db), ranks.get(row.output, ""), int(row.is_output), "; ".join(row.flags),
+                repr(row.growth_db), ranks.get(row.output, ""), int(row.is_output), _csv_text("; ".join(row.flags)),
             ])
     return buffer.getvalue()
+
+
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"); a plain number is left alone.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _csv_text(value: str) -> str:
+    text = str(value)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        text = "'" + text
+    # csv quotes a field only for the characters of its line terminator ("\n"): a bare CR would split the row
+    # for a spreadsheet (and could start a new row with a formula), so line breaks become "\n", which is quoted.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
