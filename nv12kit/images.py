@@ -17,11 +17,13 @@ builds the one error message the package uses for them.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Literal, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from nv12kit._io import MAX_IMAGE_PIXELS, open_regular
 from nv12kit.errors import InputError
 
 __all__ = [
@@ -86,7 +88,10 @@ _UINT16_FIX = (
 
 
 def load_image(
-    source: ImageSource, *, order: Literal["rgb", "bgr"] = "rgb"
+    source: ImageSource,
+    *,
+    order: Literal["rgb", "bgr"] = "rgb",
+    max_pixels: int | None = MAX_IMAGE_PIXELS,
 ) -> np.ndarray:
     """Load an image as a C-contiguous ``(H, W, 3)`` ``uint8`` array.
 
@@ -99,6 +104,10 @@ def load_image(
     order : {"rgb", "bgr"}, optional
         Channel order of the result.  ``"bgr"`` reverses the channels (for
         arrays, it reverses whatever order the array had).
+    max_pixels : int or None, optional
+        Pixel budget of an image *file*, read from its header before
+        decoding (default ``8192 * 8192``, about 67 Mpx); ``None`` for no
+        limit. Raise it for large images you trust.
 
     Returns
     -------
@@ -114,7 +123,10 @@ def load_image(
         The file is missing, is a directory, is not an image Pillow can
         identify, or is corrupt or truncated; the image or array has a mode,
         dtype or shape whose meaning is ambiguous (see Notes); ``order`` is
-        not ``"rgb"`` or ``"bgr"``.
+        not ``"rgb"`` or ``"bgr"``; the path is a FIFO, device or socket
+        (refused before it is opened, so it cannot block); the file has more
+        than ``max_pixels`` pixels (refused before decoding; Pillow's
+        ``DecompressionBombWarning`` is not passed on).
 
     Notes
     -----
@@ -193,7 +205,7 @@ def load_image(
     elif isinstance(source, Image.Image):
         rgb = _pil_image_to_rgb(source)
     elif isinstance(source, (str, os.PathLike)):
-        rgb = _file_to_rgb(source)
+        rgb = _file_to_rgb(source, _check_max_pixels(max_pixels))
     else:
         raise InputError(
             f"load_image cannot read a {type(source).__name__}; pass a file "
@@ -211,7 +223,7 @@ def _check_order(order: object) -> str:
     return order.lower()
 
 
-def _file_to_rgb(path: str | os.PathLike[str]) -> np.ndarray:
+def _file_to_rgb(path: str | os.PathLike[str], max_pixels: int | None) -> np.ndarray:
     name = os.fspath(path)
     if os.path.isdir(name):
         raise InputError(
@@ -219,12 +231,52 @@ def _file_to_rgb(path: str | os.PathLike[str]) -> np.ndarray:
             "image file (loop over the folder's files to load several)."
         )
     try:
-        opened = Image.open(name)
-    except FileNotFoundError as exc:
-        raise InputError(
-            f"image file {name!r} does not exist (relative paths are resolved "
-            f"against the current directory {os.getcwd()!r}); check the path."
-        ) from exc
+        # A FIFO or device named frame.png is refused here, before Pillow could block on it.
+        fh = open_regular(name, what="image file")
+    except InputError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
+            raise InputError(
+                f"image file {name!r} does not exist (relative paths are resolved "
+                f"against the current directory {os.getcwd()!r}); check the path."
+            ) from exc.__cause__
+        raise
+    with fh, warnings.catch_warnings():
+        # Our pixel budget below replaces Pillow's warning (which would reach the user as noise).
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        opened = _open_image(fh, name, max_pixels)
+        with opened:
+            _check_pixels(opened.size, name, max_pixels)
+            _decode(opened, f"image file {name!r}")
+            return _pil_to_rgb(_exif_transpose(opened, name), f"image file {name!r}")
+
+
+def _check_max_pixels(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise InputError(f"max_pixels must be a positive integer (or None for no limit), got {value!r}")
+    return int(value)
+
+
+def _too_large(name: str, size: str, max_pixels: int | None) -> str:
+    limit = "no limit" if max_pixels is None else f"{max_pixels / 1e6:.1f} Mpx ({max_pixels} pixels)"
+    return (
+        f"image file {name!r} is {size}, above the pixel budget of {limit}, checked before decoding (it could "
+        "be a decompression bomb: a small file that decodes to gigabytes). If you trust the file, raise the "
+        "budget: load_image(path, max_pixels=...) in Python, --max-pixels on the command line"
+    )
+
+
+def _check_pixels(size: tuple[int, int], name: str, max_pixels: int | None) -> None:
+    width, height = size
+    if max_pixels is not None and width * height > max_pixels:
+        raise InputError(_too_large(name, f"{width}x{height} = {width * height / 1e6:.1f} Mpx", max_pixels))
+
+
+def _open_image(fh: Any, name: str, max_pixels: int | None) -> Image.Image:
+    """Image.open on an already opened file, with our messages (reads the header only)."""
+    try:
+        return Image.open(fh)
     except UnidentifiedImageError as exc:
         raise InputError(
             f"Pillow could not identify {name!r} as an image: the format is "
@@ -233,15 +285,11 @@ def _file_to_rgb(path: str | os.PathLike[str]) -> np.ndarray:
             "JPEG."
         ) from exc
     except Image.DecompressionBombError as exc:
-        raise InputError(
-            f"{name!r} is too large for Pillow's decompression-bomb guard "
-            f"({exc}). If you trust the file, raise PIL.Image.MAX_IMAGE_PIXELS."
-        ) from exc
+        # Pillow's own guard (2 x PIL.Image.MAX_IMAGE_PIXELS) fired before we could read the size.
+        message = _too_large(name, f"larger than Pillow's limit ({exc})", max_pixels)
+        raise InputError(message + "; above Pillow's limit, also raise PIL.Image.MAX_IMAGE_PIXELS") from exc
     except OSError as exc:
         raise InputError(f"cannot open image file {name!r}: {exc}") from exc
-    with opened:
-        _decode(opened, f"image file {name!r}")
-        return _pil_to_rgb(_exif_transpose(opened, name), f"image file {name!r}")
 
 
 def _pil_image_to_rgb(image: Image.Image) -> np.ndarray:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ._io import atomic_write
+from ._io import MAX_READ_BYTES, atomic_write, open_regular
 from .errors import InputError
 from .images import uint8_dtype_fix
 
@@ -121,6 +121,17 @@ def _check_geometry(
             "per U and V row, so the stride must be even"
         )
     return w, h, lay, s
+
+
+def _check_frame_budget(w: int, h: int, s: int) -> None:
+    """Refuse a frame too large to allocate before numpy tries (a mistyped stride, width or height)."""
+    nbytes = s * h * 3 // 2
+    if nbytes > MAX_READ_BYTES:
+        raise InputError(
+            f"one frame of {w}x{h} (width x height) with stride={s} takes {nbytes} bytes (stride * height * 3 / 2), "
+            f"more than the {MAX_READ_BYTES // 1024**3} GiB a raw frame may take; check width, height and stride "
+            "(the stride is the bytes per Y row: the width, or the width rounded up to the row alignment)"
+        )
 
 
 def _as_uint8_array(x: Any, name: str) -> np.ndarray:
@@ -493,6 +504,7 @@ class NV12Frame:
         b'\\x00\\x01\\x00\\x00\\x02\\x03\\x00\\x00\\x14\\n\\x00\\x00'
         """
         w, h, lay, s = _check_geometry(self.width, self.height, layout, stride)
+        _check_frame_budget(w, h, s)
         total = s * h * 3 // 2
         out = np.empty(total, dtype=np.uint8) if s == w else np.zeros(total, dtype=np.uint8)
         ysize = s * h
@@ -819,7 +831,8 @@ def read_yuv(
     Raises
     ------
     InputError
-        If the file is missing or unreadable, or its size is not
+        If the file is missing, unreadable or not a regular file (a FIFO,
+        device or directory is refused before it is read), or its size is not
         :func:`frame_nbytes` (the message names the path, both sizes and a
         likely cause), or on bad geometry or layout.
 
@@ -843,19 +856,19 @@ def read_yuv(
         p = pathlib.Path(os.fspath(path))
     except TypeError as exc:
         raise InputError(f"path must be a str or os.PathLike, got {type(path).__name__}") from exc
-    if not p.exists():
-        raise InputError(f"raw YUV file {str(p)!r} does not exist")
-    if p.is_dir():
-        raise InputError(f"{str(p)!r} is a directory; pass the path of a raw YUV file")
-    try:
-        size = p.stat().st_size
-        expected = s * h * 3 // 2
+    expected = s * h * 3 // 2
+    # open_regular refuses a FIFO, device or directory before it can block; sizes are checked before reading.
+    with open_regular(p, what="raw YUV file") as fh:
+        size = os.fstat(fh.fileno()).st_size
         if size != expected:
-            # Check before reading: a multi-GB video would be read for nothing.
             raise InputError(frame_size_message(size, w, h, lay, s, stride, str(p)))
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read raw YUV file {str(p)!r}: {exc}") from exc
+        _check_frame_budget(w, h, s)
+        try:
+            data = fh.read(expected)
+        except OSError as exc:
+            raise InputError(f"cannot read raw YUV file {str(p)!r}: {exc}") from exc
+    if len(data) != expected:  # the file shrank while we read it
+        raise InputError(frame_size_message(len(data), w, h, lay, s, stride, str(p)))
     return _parse(np.frombuffer(data, dtype=np.uint8), w, h, lay, stride, source=str(p))
 
 

@@ -74,6 +74,12 @@ def _diagnose_bytes(src: _Source, conv: Convention) -> Diagnosis:
                 )
             )
     y, uv, _, c_ok = _read_planes(stream, base, h, w)
+    if base.stride != src.stride and not c_ok.all(axis=1).any():
+        # A period that leaves no whole chroma row inside the buffer is a pattern in the pixels
+        # (tiny or repetitive frames), not row padding: keep the stride the size implies.
+        findings.pop()  # the stride finding appended just above
+        base = _Structure(stride=src.stride, plane_rows=src.plane_rows)
+        y, uv, _, c_ok = _read_planes(stream, base, h, w)
     if not c_ok.all():
         uv = uv[c_ok.all(axis=1)]
         y = y[: 2 * uv.shape[0]]

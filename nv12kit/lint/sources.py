@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import read_bytes, read_npy
 from ..errors import InputError
 from ..images import load_image
 from ..yuv import NV12Frame, frame_size_message
@@ -256,18 +257,12 @@ def _as_source(
         )
     if isinstance(nv12, (str, os.PathLike)):
         path = pathlib.Path(os.fspath(nv12))
-        if not path.is_file():
+        if not path.exists():
             raise InputError(f"NV12 file {str(path)!r} does not exist or is not a file")
+        # Both readers refuse a FIFO, device or directory before opening it and check sizes before allocating.
         if path.suffix.lower() == ".npy":
-            try:
-                arr = np.load(path, allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise InputError(f"cannot read {str(path)!r} as a .npy array: {exc}") from exc
-            return _as_source(arr, width, height, stride, layout, ref_hw)
-        try:
-            data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
-        except OSError as exc:
-            raise InputError(f"cannot read NV12 file {str(path)!r}: {exc}") from exc
+            return _as_source(read_npy(path), width, height, stride, layout, ref_hw)
+        data = np.frombuffer(read_bytes(path, what="NV12 file"), dtype=np.uint8)
         return _raw_source(data, width, height, stride, lay, ref_hw, f"file {path.name!r}")
     if isinstance(nv12, (bytes, bytearray, memoryview)):
         data = np.frombuffer(bytes(nv12), dtype=np.uint8)
