@@ -9,12 +9,17 @@ first injects the parameters, if any, after the cell tagged
 * no widgets: cells tagged ``widget`` or ``remove_cell`` are removed (the
   guided notebooks pair each widget cell with a static figure), and any
   other widget view or JavaScript output is dropped, as is the widget state;
-* nothing online: the page is built on nbconvert's ``basic`` template
-  inside a minimal page of our own with an inline style sheet, so there is
-  no require.js, MathJax or web font; figures are inline PNG (``data:``
-  URIs); links to the web are turned into plain text. Before the file is
-  written, every ``src``/``href`` is checked (:func:`external_references`),
-  so the report opens offline and can be attached to a ticket.
+* nothing online, nothing live: the page is built on nbconvert's ``basic``
+  template inside a minimal page of our own with an inline style sheet, so
+  there is no require.js, MathJax or web font; figures are inline images
+  (``data:`` URIs); links to the web are turned into plain text (the
+  address as a tooltip). The body is sanitised with an allow-list
+  (:func:`nv12kit.report.sanitize_html`): raw HTML in markdown cells and
+  ``display(HTML(...))`` outputs lose scripts, event handlers, frames,
+  objects, forms, meta refresh, ``javascript:`` links, outside images and
+  CSS. Before the file is written the page is checked once more
+  (:func:`external_references`), so the report opens offline, runs nothing
+  and can be attached to a ticket.
 
 This module imports papermill, nbclient, nbformat and nbconvert only inside
 its functions; they come with ``pip install 'nv12kit[notebooks]'``.
@@ -22,6 +27,7 @@ its functions; they come with ``pip install 'nv12kit[notebooks]'``.
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as _dt
 import html
@@ -31,10 +37,11 @@ import pathlib
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from html.parser import HTMLParser
 from typing import Any
 
 from .errors import InputError, NV12KitError
+from .report import _STYLE as _REPORT_STYLE
+from .report import _normal_url, _url_problem, external_references, sanitize_html
 
 __all__ = [
     "REMOVED_TAGS",
@@ -72,11 +79,9 @@ color:#555}
 footer{margin-top:3em;border-top:1px solid #ddd;color:#666;font-size:.85em}
 """
 
-_ATTRIBUTES = ("src", "href", "srcset", "poster", "data", "action", "formaction", "background", "xlink:href")
-_EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.\-]*:|//|\\\\)", re.IGNORECASE)
-_LOCAL_SCHEMES = ("data:", "#", "about:blank", "javascript:void(0)")
-_CSS_URL = re.compile(r"url\(\s*['\"]?\s*([^'\")\s]+)", re.IGNORECASE)
-_CSS_IMPORT = re.compile(r"@import\s+['\"]([^'\"]+)", re.IGNORECASE)
+# Outside links whose address is worth keeping as a tooltip when the link itself goes.
+_LINK_SCHEMES = ("http:", "https:", "ftp:", "mailto:")
+_RASTER_MIMETYPES = ("image/png", "image/jpeg", "image/gif", "text/html")
 
 
 class NotebookError(NV12KitError):
@@ -86,90 +91,8 @@ class NotebookError(NV12KitError):
 # ----------------------------------------------------------------------------
 # offline check
 # ----------------------------------------------------------------------------
-def _is_external(url: str) -> bool:
-    value = html.unescape(url).strip()
-    if not value or value.lower().startswith(_LOCAL_SCHEMES):
-        return False
-    # Any scheme (http:, https:, file:, ftp:...), protocol-relative //host or a UNC path leaves the file.
-    return bool(_EXTERNAL.match(value))
-
-
-class _References(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[str] = []
-        self._in_style = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        for name, value in attrs:
-            if value is None:
-                continue
-            if name in _ATTRIBUTES:
-                candidates = [part.split()[0] for part in value.split(",") if part.strip()] if name == "srcset" else [
-                    value]
-                self.found += [f"<{tag} {name}={c}>" for c in candidates if _is_external(c)]
-            elif name == "style":
-                self.found += [f"<{tag} style=url({u})>" for u in _CSS_URL.findall(value) if _is_external(u)]
-        self._in_style = tag == "style"
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_style = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_style:
-            self.found += [f"<style> url({u})" for u in _CSS_URL.findall(data) if _is_external(u)]
-            self.found += [f"<style> @import {u}" for u in _CSS_IMPORT.findall(data)]
-
-
-def external_references(page: str) -> list[str]:
-    """Every reference in an HTML page that points outside it: ``src``/``href`` & co., CSS ``url()``, ``@import``.
-
-    ``data:`` URIs and in-page anchors (``#...``) are fine; anything with a
-    scheme (``http:``, ``https:``, ``file:``...), a protocol-relative ``//``
-    or a relative path to another file is reported.
-
-    Parameters
-    ----------
-    page : str
-        The HTML text.
-
-    Returns
-    -------
-    list of str
-        One entry per reference, e.g. ``"<script src=https://cdn...>"``;
-        empty for a self-contained page.
-
-    Examples
-    --------
-    >>> external_references("<img src='data:image/png;base64,AAAA'><a href='#step-1'>step 1</a>")
-    []
-    >>> external_references("<script src='https://cdn.example/require.js'></script><link href=//x/y.css>")
-    ['<script src=https://cdn.example/require.js>', '<link href=//x/y.css>']
-    >>> external_references("<img src='figure.png'>")
-    ['<img src=figure.png>']
-    """
-    parser = _References()
-    parser.feed(page)
-    parser.close()
-    found = parser.found
-    # A relative path (figure.png, ../style.css) needs another file next to the report: not self-contained.
-    relative = _RelativeReferences()
-    relative.feed(page)
-    relative.close()
-    return found + relative.found
-
-
-class _RelativeReferences(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        for name, value in attrs:
-            if name in ("src", "href", "poster", "data") and value is not None:
-                v = value.strip()
-                if v and not _is_external(v) and not v.lower().startswith(_LOCAL_SCHEMES):
-                    self.found.append(f"<{tag} {name}={v}>")
+# external_references (the checker) lives in nv12kit.report, next to the sanitiser, so that every page
+# writer below this module uses the same one; it is re-exported here, where it was first documented.
 
 
 _TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9:-]*)((?:\s+[^\s=>]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*)\s*/?>")
@@ -177,32 +100,25 @@ _ATTR = re.compile(r"([^\s=>]+)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+))?")
 
 
 def _make_offline(page: str) -> str:
-    """Remove external scripts and style sheets, keep the text of external links, blank external images."""
-    page = re.sub(r"<script\b[^>]*\bsrc\s*=[^>]*>\s*</script>", "", page, flags=re.IGNORECASE)
+    """Mark outside links and images before sanitising: a web link keeps its address as a tooltip.
+
+    Only a courtesy to the reader; :func:`~nv12kit.report.sanitize_html`
+    does the removing (the link keeps its words, the image its place).
+    """
 
     def fix(match: re.Match[str]) -> str:
         tag, attrs = match.group(1), match.group(2) or ""
-        kept, changed, url = [], False, ""
-        for attr in _ATTR.finditer(attrs):
-            name, raw = attr.group(1), attr.group(2)
-            value = raw[1:-1] if raw and raw[0] in "'\"" else (raw or "")
-            bad = name.lower() in _ATTRIBUTES and (_is_external(value) or (
-                name.lower() in ("src", "href") and value.strip() and not value.strip().lower().startswith(
-                    _LOCAL_SCHEMES)))
-            if bad:
-                changed, url = True, value
-                continue
-            kept.append(attr.group(0))
-        if not changed:
+        lower, extra = tag.lower(), ""
+        if lower not in ("a", "img"):
             return match.group(0)
-        lower = tag.lower()
-        if lower in ("link", "script", "iframe", "embed", "object"):
-            return ""
-        if lower == "a":
-            kept.append(f'title="{html.escape(html.unescape(url), quote=True)}"')
-        if lower == "img":
-            kept.append('data-offline="external image left out"')
-        return f"<{tag} {' '.join(kept)}>" if kept else f"<{tag}>"
+        for attr in _ATTR.finditer(attrs):
+            name, raw = attr.group(1).lower(), attr.group(2)
+            value = raw[1:-1] if raw and raw[0] in "'\"" else (raw or "")
+            if lower == "a" and name == "href" and _normal_url(value).lower().startswith(_LINK_SCHEMES):
+                extra = f' title="{html.escape(_normal_url(value), quote=True)}"'
+            elif lower == "img" and name == "src" and _url_problem(value):
+                extra = ' data-offline="external image left out"'
+        return f"<{tag}{attrs}{extra}>" if extra else match.group(0)
 
     return _TAG.sub(fix, page)
 
@@ -211,7 +127,13 @@ def _make_offline(page: str) -> str:
 # export
 # ----------------------------------------------------------------------------
 def _clean(nb: Any) -> Any:
-    """A copy without widget state, widget views and scripts, and without cells tagged REMOVED_TAGS."""
+    """A copy without widget state, widget views and scripts, and without cells tagged REMOVED_TAGS.
+
+    An SVG figure becomes an ``<img>`` with a ``data:image/svg+xml`` URI
+    (inline ``<svg>`` markup could carry scripts, so the sanitiser drops it;
+    in an image it cannot run or load anything), unless a raster or HTML
+    form of the same output is there.
+    """
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
     cells = []
@@ -228,6 +150,11 @@ def _clean(nb: Any) -> Any:
                         continue  # a widget: its text/plain is only "VBox(children=...)"
                     for mimetype in _DROPPED_MIMETYPES:
                         data.pop(mimetype, None)
+                    svg = data.pop("image/svg+xml", None)
+                    if svg is not None and not any(m in data for m in _RASTER_MIMETYPES):
+                        text = svg if isinstance(svg, str) else "".join(svg)
+                        uri = "data:image/svg+xml;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
+                        data["text/html"] = f'<img alt="figure" src="{uri}">'
                     if not data:
                         continue
                 outputs.append(output)
@@ -249,6 +176,11 @@ def _title(nb: Any, fallback: str) -> str:
 def export_html(nb: Any, *, title: str | None = None, footer: str = "") -> str:
     """An executed notebook as a self-contained HTML page: no code, no widgets, nothing loaded from outside.
 
+    The notebook's markdown and outputs are sanitised
+    (:func:`nv12kit.report.sanitize_html`): no scripts, event handlers,
+    frames, objects, forms, meta refresh, ``javascript:`` or outside links
+    and images survive, whatever raw HTML the cells carry.
+
     Parameters
     ----------
     nb : nbformat.NotebookNode
@@ -266,8 +198,8 @@ def export_html(nb: Any, *, title: str | None = None, footer: str = "") -> str:
     Raises
     ------
     NV12KitError
-        If, against expectations, an external reference survived (a bug:
-        the page is not written then).
+        If, against expectations, a script or an external reference
+        survived (a bug: the page is not written then).
     """
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -279,12 +211,14 @@ def export_html(nb: Any, *, title: str | None = None, footer: str = "") -> str:
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=set(REMOVED_TAGS), enabled=True),
                                    enabled=True)
     body, _ = exporter.from_notebook_node(cleaned)
+    # Everything the notebook brought (markdown, outputs) is sanitised; our style sheets, title and footer are
+    # added afterwards. The triage report's style comes along because its fragments lose their <style>.
+    body = sanitize_html(_make_offline(body))
     heading = title or _title(cleaned, "notebook report")
     tail = f"<footer><p>{html.escape(footer)}</p></footer>" if footer else ""
     page = (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(heading)}</title>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_STYLE}</style></head>"
-            f"<body><main class='nv12kit-notebook'>{body}</main>{tail}</body></html>\n")
-    page = _make_offline(page)
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_STYLE}{_REPORT_STYLE}"
+            f"</style></head><body><main class='nv12kit-notebook'>{body}</main>{tail}</body></html>\n")
     left = external_references(page)
     if left:
         raise NV12KitError(f"the exported page still refers to {len(left)} outside resource(s), e.g. {left[:3]}; "
@@ -310,26 +244,65 @@ def _check_parameters(nb: Any, parameters: Mapping[str, Any]) -> None:
 def _execute(nb: Any, *, parameters: Mapping[str, Any] | None, timeout: float, kernel_name: str | None,
              cwd: pathlib.Path, name: str) -> Any:
     import nbformat
+    from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+    seconds = _cell_timeout(timeout)
     if parameters:
         # papermill writes the values into a cell tagged "injected-parameters" after the "parameters" cell;
         # nbclient runs the result, with or without parameters alike.
         from papermill.parameterize import parameterize_notebook
 
+        if not (nb.metadata.get("kernelspec") or {}).get("name"):
+            # papermill needs the kernel's language to read and write the values; without a kernelspec it has none.
+            raise InputError(f"{name} has no kernelspec in its metadata, so the language of its -p values is "
+                             "unknown; open it in Jupyter, pick a kernel and save it (or add metadata.kernelspec)")
         _check_parameters(nb, parameters)
         nb.metadata["papermill"] = nbformat.from_dict({})
         for cell in nb.cells:  # papermill reads cell.metadata.tags on every cell
             cell.metadata.setdefault("tags", [])
         nb = parameterize_notebook(nb, dict(parameters), kernel_name=kernel_name)
-    options: dict[str, Any] = {"timeout": timeout, "resources": {"metadata": {"path": str(cwd)}}}
+    options: dict[str, Any] = {"timeout": seconds, "resources": {"metadata": {"path": str(cwd)}}}
     if kernel_name:
         options["kernel_name"] = kernel_name
     try:
         return NotebookClient(nb, **options).execute()
     except CellExecutionError as exc:
         raise NotebookError(f"{name}: a cell raised {exc.ename}: {exc.evalue}; no report was written") from exc
+    except CellTimeoutError as exc:
+        raise InputError(f"{name}: a cell ran longer than the timeout of {seconds} s; raise --timeout (timeout=) "
+                         "or give the notebook less work; no report was written") from exc
+    except NoSuchKernel as exc:
+        raise InputError(_no_kernel_message(name, kernel_name or str(exc.args[0] if exc.args else ""))) from exc
+    except DeadKernelError as exc:
+        raise InputError(f"{name}: the Jupyter kernel died while running (out of memory, or killed); free memory "
+                         "or give the notebook less work; no report was written") from exc
+
+
+def _cell_timeout(timeout: float | None) -> int | None:
+    """nbclient counts whole seconds: refuse less than one, round a fraction up; None means no limit."""
+    if timeout is None:
+        return None
+    try:
+        value = float(timeout)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"timeout must be a number of seconds, got {timeout!r}") from exc
+    if not value >= 1 or value == float("inf"):
+        raise InputError(f"timeout {timeout!r} s: give at least 1 second per cell (e.g. --timeout 600); "
+                         "nbclient counts whole seconds")
+    return int(-(-value // 1))
+
+
+def _no_kernel_message(name: str, wanted: str) -> str:
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        installed = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
+    except Exception:  # noqa: BLE001 - only for the message
+        installed = "unknown"
+    return (f"{name}: no Jupyter kernel named {wanted!r} is installed (installed: {installed}); pass --kernel "
+            "(kernel_name=) with one of those, or install it (python -m ipykernel install --user)")
 
 
 def render_notebook(
@@ -374,7 +347,9 @@ def render_notebook(
     ------
     InputError
         The notebook is missing or unreadable, the output would overwrite
-        it, or a parameter is unknown.
+        it, or a parameter is unknown; the timeout is under 1 s or a cell
+        ran past it; the kernel is not installed or died; parameters are
+        given to a notebook without a kernelspec.
     NotebookError
         A cell raised; the message names the error, and nothing is written.
 
@@ -419,27 +394,131 @@ def render_notebook(
 # ----------------------------------------------------------------------------
 # command line
 # ----------------------------------------------------------------------------
-def parse_parameters(pairs: Iterable[Sequence[str]]) -> dict[str, Any]:
+# How a list of paths is written on the command line (the form the list-parameter errors show).
+_LIST_FORM = '\'["a.jpg", "b.jpg"]\''
+
+
+def parse_parameters(
+    pairs: Iterable[Sequence[str]],
+    *,
+    notebook: str | os.PathLike[str] | None = None,
+    list_parameters: Iterable[str] | None = None,
+) -> dict[str, Any]:
     """``-p NAME VALUE`` pairs as a dict: each value is JSON if it parses (numbers, lists, null...), else a string.
+
+    Parameters
+    ----------
+    pairs : iterable of (str, str)
+        The ``-p NAME VALUE`` pairs as given.
+    notebook : str or os.PathLike, optional
+        The notebook they are for. Its ``parameters`` cell is read (not
+        run): names it does not define are refused here, before anything
+        runs, and the parameters meant as lists are found (see Notes).
+    list_parameters : iterable of str, optional
+        Names meant as lists, in addition to those found in ``notebook``.
+
+    Returns
+    -------
+    dict
+        Name to value.
 
     Raises
     ------
     InputError
-        A name that is not a Python identifier, or given twice.
+        A name that is not a Python identifier, given twice, or unknown to
+        ``notebook``; a list parameter given a value that is not a list
+        or one path.
+
+    Notes
+    -----
+    A parameter is meant as a list when its default in the notebook is
+    one (``[...]``, a list comprehension, ``list(...)``) or its name ends
+    in ``_paths``. For such a parameter, a JSON list or ``null`` is taken
+    as it is; **one plain path** (a value that is not JSON, such as
+    ``frame.jpg``, or a JSON string) becomes a one-element list, so the
+    notebook never walks a path character by character. Anything else
+    (a number, ``true``, an object, or a bracketed value that is not
+    valid JSON, such as ``[a.jpg, b.jpg]``) is refused with the expected
+    form, ``'["a.jpg", "b.jpg"]'``.
 
     Examples
     --------
     >>> parse_parameters([("model_path", "my.onnx"), ("trials", "20"), ("image_paths", '["a.jpg"]')])
     {'model_path': 'my.onnx', 'trials': 20, 'image_paths': ['a.jpg']}
+    >>> parse_parameters([("image_paths", "frame.jpg")], list_parameters=["image_paths"])
+    {'image_paths': ['frame.jpg']}
     """
+    pairs = list(pairs)
+    lists = set(list_parameters or ())
+    known: list[str] | None = None
+    if notebook is not None and pairs:  # without -p values the notebook needs no parameters cell
+        known, found = _notebook_parameters(notebook)
+        lists |= found
     values: dict[str, Any] = {}
     for name, text in pairs:
         if not name.isidentifier():
             raise InputError(f"parameter name {name!r} is not a Python name")
         if name in values:
             raise InputError(f"parameter {name!r} is given twice")
+        if known is not None and name not in known:
+            raise InputError(f"unknown parameter(s) {[name]}; this notebook takes: {', '.join(known)}")
         try:
-            values[name] = json.loads(text)
+            value: Any = json.loads(text)
+            parsed = True
         except ValueError:
-            values[name] = text
+            value, parsed = text, False
+        if name in lists or name.endswith("_paths"):
+            value = _as_list_parameter(name, text, value, parsed)
+        values[name] = value
     return values
+
+
+def _as_list_parameter(name: str, text: str, value: Any, parsed: bool) -> Any:
+    """The value of a list parameter: a list, None, or one path made a one-element list; else refused."""
+    if value is None or isinstance(value, list):
+        return value
+    if parsed and not isinstance(value, str):
+        raise InputError(f"-p {name} expects a list of paths, e.g. -p {name} {_LIST_FORM}, or one path; "
+                         f"got {text!r}")
+    if not parsed and text.lstrip().startswith("["):
+        raise InputError(f"-p {name} {text!r} is not a JSON list; write it as -p {name} {_LIST_FORM} "
+                         "(double quotes inside, single quotes around for the shell), or give one path")
+    if not str(value).strip():
+        raise InputError(f"-p {name} is empty; give a path or a list, e.g. -p {name} {_LIST_FORM}")
+    return [value]
+
+
+def _notebook_parameters(notebook: str | os.PathLike[str]) -> tuple[list[str], set[str]]:
+    """The names of a notebook's parameters, and those whose default is a list (read, not run)."""
+    import ast
+
+    import nbformat
+    from papermill.inspection import inspect_notebook
+
+    source = pathlib.Path(notebook)
+    if not source.is_file():
+        raise InputError(f"notebook {str(notebook)!r} does not exist")
+    try:
+        nb = nbformat.read(source, as_version=4)
+    except Exception as exc:  # noqa: BLE001 - nbformat raises several kinds for a corrupt file
+        raise InputError(f"cannot read notebook {str(notebook)!r}: {exc}") from exc
+    if not (nb.metadata.get("kernelspec") or {}).get("name"):
+        raise InputError(f"{source.name} has no kernelspec in its metadata, so the language of its -p values is "
+                         "unknown; open it in Jupyter, pick a kernel and save it (or add metadata.kernelspec)")
+    try:
+        found = inspect_notebook(nb)
+    except Exception as exc:  # noqa: BLE001 - papermill raises several kinds for a cell it cannot parse
+        raise InputError(f"cannot read the parameters of notebook {str(notebook)!r}: {exc}") from exc
+    if not found:
+        raise InputError("the notebook has no cell tagged 'parameters', so it cannot take -p values; tag the cell "
+                         "holding its settings 'parameters' (papermill's convention)")
+    lists = set()
+    for name, info in found.items():
+        try:
+            node = ast.parse(str(info.get("default") or ""), mode="eval").body
+        except SyntaxError:
+            continue
+        if isinstance(node, (ast.List, ast.ListComp)) or (
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("list", "sorted")):
+            lists.add(name)
+    return list(found), lists

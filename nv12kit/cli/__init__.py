@@ -2,26 +2,44 @@
 
 A thin layer over the Python API, one module per subcommand (each has a
 ``register`` that adds its subparser); :mod:`.options` holds what several
-share. Exit codes: 0 success, 1 a problem was found, 2 bad usage or input
-(the message says what and how to fix it). Building the parser imports no
-onnx, onnxruntime, matplotlib or tqdm: each command imports what it runs.
+share. Building the parser imports no onnx, onnxruntime, matplotlib or
+tqdm: each command imports what it runs.
+
+Exit codes: 0 success; 1 a problem was found in the model (the verdict,
+a failed comparison, a notebook cell that raised); 2 the user's input or
+environment (bad usage, a missing or unreadable file, an output that
+exists without ``--force``, a full or read-only disk...), with one line
+on stderr that says what and how to fix it; 3 an unexpected error (a
+bug), one line too, with the traceback when ``NV12KIT_DEBUG=1``. SIGTERM
+and SIGHUP unwind like Ctrl-C (130), so no temporary file is left behind;
+the exit code is then 128 + the signal number.
+
+Writes: every subcommand checks all its outputs before its work starts
+and never replaces an input, a folder or a device; an existing output is
+replaced only with ``--force`` (see :mod:`nv12kit._io`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import NV12KitError
 from . import compare, convert, demo, layers, report, triage, variants
-from .options import EXIT_USAGE, add_preprocess_arguments, preprocess_from_args
+from .options import EXIT_INTERNAL, EXIT_USAGE, add_preprocess_arguments, one_line, preprocess_from_args
 
 __all__ = ["main", "build_parser", "add_preprocess_arguments", "preprocess_from_args"]
 
 # the order of ``nv12kit --help``
 _COMMANDS = (convert, variants, triage, compare, layers, report, demo)
+
+_EPILOG = ("exit status: 0 success, 1 a problem was found, 2 bad input or environment (one line on stderr), "
+           "3 unexpected error (set NV12KIT_DEBUG=1 for the traceback). Outputs are never inputs, folders or "
+           "devices; an existing output is replaced only with --force.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nv12kit",
         description="Triage accuracy loss behind an NV12 preprocessing node.",
+        epilog=_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"nv12kit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -37,12 +56,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _debug() -> bool:
+    return os.environ.get("NV12KIT_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _os_message(exc: OSError) -> str:
+    """An OSError from the user's environment as what failed, on which file, and what to check."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    where = f": {exc.filename!r}" if exc.filename is not None else ""
+    if exc.filename2 is not None:
+        where += f" -> {exc.filename2!r}"
+    return f"{what}{where}; check the path, its permissions and the free space"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code."""
+    """Run the CLI; returns the exit code (see the module documentation)."""
+    from .signals import Terminated, cleanup_on_termination
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    name = f"nv12kit {args.command}"
     try:
-        return int(args.func(args))
+        with cleanup_on_termination():
+            return int(args.func(args))
     except NV12KitError as exc:
-        print(f"nv12kit {args.command}: error: {exc}", file=sys.stderr)
+        if _debug():
+            traceback.print_exc()
+        print(f"{name}: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # the user's files or disk: missing, unreadable, forbidden, full
+        if _debug():
+            traceback.print_exc()
+        print(f"{name}: error: {one_line(_os_message(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except Terminated as exc:
+        print(f"{name}: stopped by signal {exc.signum}; no partial output was left", file=sys.stderr)
+        return int(exc.code)
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; no partial output was left", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if _debug():
+            traceback.print_exc()
+            hint = "the traceback is above"
+        else:
+            hint = "set NV12KIT_DEBUG=1 for the traceback"
+        print(f"{name}: internal error: {type(exc).__name__}: {one_line(str(exc))[:500]}; this is a bug, "
+              f"please report it ({hint})", file=sys.stderr)
+        return EXIT_INTERNAL

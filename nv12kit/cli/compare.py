@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from .options import EXIT_OK, EXIT_PROBLEM
+from .options import EXIT_OK, EXIT_PROBLEM, add_force_argument, guarded_outputs
 
 
 def register(sub: Any) -> None:
@@ -22,6 +21,7 @@ def register(sub: Any) -> None:
     cmp_.add_argument("candidate", help="outputs to check, e.g. dumped from the vendor runtime")
     cmp_.add_argument("--min-cosine", type=float, default=0.99, help="pass mark (default: 0.99)")
     cmp_.add_argument("--json", default=None, help="write the comparison as JSON here")
+    add_force_argument(cmp_)
     cmp_.set_defaults(func=run)
 
 
@@ -29,11 +29,11 @@ def run(args: argparse.Namespace) -> int:
     """Run ``nv12kit compare``: print the table, write --json; 0 if every output passes, else 1."""
     from ..metrics import compare
 
-    if args.json and Path(args.json).resolve() in {Path(args.reference).resolve(), Path(args.candidate).resolve()}:
-        raise InputError(f"--json {args.json} is one of the inputs; choose another output path")
-    result = compare(args.reference, args.candidate, labels=(Path(args.reference).name, Path(args.candidate).name),
-                     min_cosine=args.min_cosine)
-    print(result)
-    if args.json:
-        print(f"JSON: {result.to_json(args.json).resolve()}")
+    # Before anything is read: --json may not be the reference, the candidate, or a file in their folders.
+    with guarded_outputs(args, {"--json": args.json}, inputs=[args.reference, args.candidate]):
+        result = compare(args.reference, args.candidate,
+                         labels=(Path(args.reference).name, Path(args.candidate).name), min_cosine=args.min_cosine)
+        print(result)
+        if args.json:
+            print(f"JSON: {result.to_json(args.json).resolve()}")
     return EXIT_OK if result else EXIT_PROBLEM

@@ -9,7 +9,7 @@ from typing import Any
 from ..conventions import CONVENTIONS
 from ..errors import InputError
 from ..yuv import LAYOUTS
-from .options import EXIT_OK
+from .options import EXIT_OK, add_force_argument, guarded_outputs
 
 
 def register(sub: Any) -> None:
@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
     conv.add_argument("--stride", type=int, default=None, help="bytes per Y row, if rows are padded")
     conv.add_argument("--even", choices=("error", "crop", "pad"), default="error",
                       help="what to do with an odd-sized image (default: error)")
-    conv.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
+    add_force_argument(conv)
     conv.set_defaults(func=run)
 
 
@@ -34,21 +34,19 @@ def run(args: argparse.Namespace) -> int:
     from ..yuv import frame_nbytes, write_yuv
 
     src, dst = Path(args.image), Path(args.output)
-    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
-        raise InputError(f"output {dst} is the input image; choose another path (nv12kit never overwrites inputs)")
     if dst.suffix.lower() in IMAGE_SUFFIXES:
         raise InputError(
             f"output {dst} has an image extension; raw YUV files are not images. Use e.g. {dst.with_suffix('.nv12')}"
         )
-    if dst.exists() and not args.force:
-        raise InputError(f"output {dst} exists; pass --force to replace it")
-    rgb = load_image(src)
-    if args.even == "crop":
-        rgb = crop_to_even(rgb)
-    elif args.even == "pad":
-        rgb = pad_to_even(rgb)
-    frame = rgb_to_nv12(rgb, convention=args.convention)
-    write_yuv(dst, frame, layout=args.layout, stride=args.stride)
+    # Checked before the image is read: never the input, a folder or a device; existing only with --force.
+    with guarded_outputs(args, {"output": dst}, inputs=[src]):
+        rgb = load_image(src)
+        if args.even == "crop":
+            rgb = crop_to_even(rgb)
+        elif args.even == "pad":
+            rgb = pad_to_even(rgb)
+        frame = rgb_to_nv12(rgb, convention=args.convention)
+        write_yuv(dst, frame, layout=args.layout, stride=args.stride)
     size = frame_nbytes(frame.width, frame.height, layout=args.layout, stride=args.stride)
     print(
         f"wrote {dst}: {frame.width}x{frame.height} {args.layout}, convention {args.convention}, {size} bytes"

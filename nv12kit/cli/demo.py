@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from .options import EXIT_OK
+from ..errors import InputError
+from .options import EXIT_OK, add_force_argument, guarded_outputs
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,7 +22,9 @@ DEMO_CONVENTIONS = ("horizon", "pil", "opencv", "libyuv", "libyuv-jpeg", "bt601-
 def register(sub: Any) -> None:
     """Add the ``demo`` subparser to ``sub`` (the result of ``add_subparsers``)."""
     demo = sub.add_parser("demo", help="triage the bundled demo models on the bundled photos")
-    demo.add_argument("--report", default=None, help="write a self-contained HTML report here")
+    demo.add_argument("--report", default=None, help="write a self-contained HTML report here (its folder is "
+                      "created if missing)")
+    add_force_argument(demo)
     demo.set_defaults(func=run)
 
 
@@ -65,26 +68,34 @@ def run(args: argparse.Namespace) -> int:
     from ..roundtrip import format_table, roundtrip_table
     from ..triage import triage
 
-    start = time.perf_counter()
-    sections = []
-    for name in DEMO_MODELS:
-        path = model_path(name)
-        report = triage(path, photo_paths(), progress=False, model_label=path.name)
-        print(f"== {path.name}")
-        print(report)
-        print()
-        sections.append((f"{path.name}: {report.verdict.id}", render_html(report, standalone=False)))
-    photos = _demo_photos()
-    rows = roundtrip_table(photos, DEMO_CONVENTIONS)
-    print("Round trips of the bundled photos (honest ones first, then mismatches):\n")
-    print(format_table(rows))
-    seconds = time.perf_counter() - start
-    print(f"\ndemo finished in {seconds:.1f} s")
     if args.report:
-        path = Path(args.report)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        page = demo_page(sections, format_table(rows, html_output=True), seconds=seconds)
-        atomic_write(path, page.encode("utf-8"))
-        print(f"report written to {path.resolve()}")
-        print(f"open it with: python3 -m webbrowser file://{path.resolve()}")
+        # The folder is made and the target vetted before the demo runs, not after.
+        try:
+            Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the folder of --report {args.report}: {exc.strerror or exc}; choose a "
+                             "folder you can write to") from exc
+    inputs = [*(model_path(name) for name in DEMO_MODELS), *photo_paths()]
+    with guarded_outputs(args, {"--report": args.report}, inputs):
+        start = time.perf_counter()
+        sections = []
+        for name in DEMO_MODELS:
+            path = model_path(name)
+            report = triage(path, photo_paths(), progress=False, model_label=path.name)
+            print(f"== {path.name}")
+            print(report)
+            print()
+            sections.append((f"{path.name}: {report.verdict.id}", render_html(report, standalone=False)))
+        photos = _demo_photos()
+        rows = roundtrip_table(photos, DEMO_CONVENTIONS)
+        print("Round trips of the bundled photos (honest ones first, then mismatches):\n")
+        print(format_table(rows))
+        seconds = time.perf_counter() - start
+        print(f"\ndemo finished in {seconds:.1f} s")
+        if args.report:
+            path = Path(args.report)
+            page = demo_page(sections, format_table(rows, html_output=True), seconds=seconds)
+            atomic_write(path, page.encode("utf-8"))
+            print(f"report written to {path.resolve()}")
+            print(f"open it with: python3 -m webbrowser file://{path.resolve()}")
     return EXIT_OK

@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Any
 from ..conventions import CONVENTIONS
 from ..errors import InputError, NV12KitError
 from ..layers import COMPARE_MODES, DEFAULT_CHUNK_SIZE
-from .options import EXIT_OK, EXIT_USAGE, add_preprocess_arguments, expand_images, preprocess_from_args
+from .options import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_force_argument,
+    add_preprocess_arguments,
+    expand_images,
+    guarded_outputs,
+    one_line,
+    preprocess_from_args,
+)
 
 if TYPE_CHECKING:
     from ..layers import LayerDivergence
@@ -58,6 +67,7 @@ def add_layers_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", default=None, metavar="FILE", help="write every result as JSON")
     parser.add_argument("--csv", default=None, metavar="FILE", help="write one line per tensor and comparison")
     parser.add_argument("--png", default=None, metavar="FILE", help="write the similarity-vs-depth figure")
+    add_force_argument(parser)
 
 
 def run_layers_command(args: argparse.Namespace) -> int:
@@ -69,47 +79,49 @@ def run_layers_command(args: argparse.Namespace) -> int:
 
     try:
         model_path = Path(args.model)
-        protected = {p.resolve() for p in (model_path, Path(args.image)) if p.exists()}
-        for option in ("json", "csv", "png"):
-            target = getattr(args, option)
-            if target is not None and Path(target).exists() and Path(target).resolve() in protected:
-                raise InputError(f"--{option} {target} is an input file; choose another path")
-        check_int(args.top, "--top", low=1)
-        if args.max_rows is not None:
-            check_int(args.max_rows, "--max-rows", low=1)
-        model = load_model(model_path)
-        pre = preprocess_from_args(args, model)
         calibration = expand_images(args.calibration, "--calibration") if args.calibration else None
-        results = []
-        for kind in dict.fromkeys(args.compare):
-            results.append(layer_divergence(
-                model, args.image, preprocess=pre, convention=args.convention, compare=kind,
-                amplitude=args.amplitude, trials=args.trials, seed=args.seed, input_name=args.input_name,
-                quantized_model=args.quantized_model if kind == "quantized" else None,
-                calibration_images=calibration if kind == "quantized" else None,
-                chunk_size=args.chunk_size, name=str(model_path), progress=sys.stderr.isatty(),
-            ))
-        for result in results:
-            print(result.summary(k=args.top).replace("LayerDivergence: ", "", 1))
-            print()
-        print(format_layer_table(*results, max_rows=args.max_rows, k=args.top))
-        skipped = sum(len(r.skipped) for r in results)
-        if skipped:
-            print(f"\nskipped {len(results[0].skipped)} nodes/outputs, e.g.:")
-            for s in results[0].skipped[:5]:
-                print(f"  {s.node} ({s.op_type}) {s.output}: {s.reason}")
-        if args.json:
-            document = {"schema": "nv12kit.layers", "version": 1, "comparisons": [r.to_dict() for r in results]}
-            atomic_write(args.json, (json.dumps(document, indent=2, allow_nan=False) + "\n").encode("utf-8"))
-            print(f"JSON written to {args.json}")
-        if args.csv:
-            atomic_write(args.csv, layers_csv(results).encode("utf-8"))
-            print(f"CSV written to {args.csv}")
-        if args.png:
-            _write_png(results, args.png, culprits=args.top)
-            print(f"figure written to {args.png}")
+        outputs = {"--json": args.json, "--csv": args.csv, "--png": args.png}
+        inputs = [model_path, args.image, args.quantized_model, *(calibration or [])]
+        # All outputs are vetted before the model runs: never an input, a folder or a device; existing with --force.
+        with guarded_outputs(args, outputs, inputs):
+            check_int(args.top, "--top", low=1)
+            if args.max_rows is not None:
+                check_int(args.max_rows, "--max-rows", low=1)
+            model = load_model(model_path)
+            pre = preprocess_from_args(args, model)
+            results = []
+            for kind in dict.fromkeys(args.compare):
+                results.append(layer_divergence(
+                    model, args.image, preprocess=pre, convention=args.convention, compare=kind,
+                    amplitude=args.amplitude, trials=args.trials, seed=args.seed, input_name=args.input_name,
+                    quantized_model=args.quantized_model if kind == "quantized" else None,
+                    calibration_images=calibration if kind == "quantized" else None,
+                    chunk_size=args.chunk_size, name=str(model_path), progress=sys.stderr.isatty(),
+                ))
+            for result in results:
+                print(result.summary(k=args.top).replace("LayerDivergence: ", "", 1))
+                print()
+            print(format_layer_table(*results, max_rows=args.max_rows, k=args.top))
+            skipped = sum(len(r.skipped) for r in results)
+            if skipped:
+                print(f"\nskipped {len(results[0].skipped)} nodes/outputs, e.g.:")
+                for s in results[0].skipped[:5]:
+                    print(f"  {s.node} ({s.op_type}) {s.output}: {s.reason}")
+            if args.json:
+                document = {"schema": "nv12kit.layers", "version": 1, "comparisons": [r.to_dict() for r in results]}
+                from .._io import jsonable
+
+                text = json.dumps(jsonable(document), indent=2, allow_nan=False)
+                atomic_write(args.json, (text + "\n").encode("utf-8"))
+                print(f"JSON written to {args.json}")
+            if args.csv:
+                atomic_write(args.csv, layers_csv(results).encode("utf-8"))
+                print(f"CSV written to {args.csv}")
+            if args.png:
+                _write_png(results, args.png, culprits=args.top)
+                print(f"figure written to {args.png}")
     except NV12KitError as exc:
-        print(f"nv12kit layers: error: {exc}", file=sys.stderr)
+        print(f"nv12kit layers: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
 

@@ -1,4 +1,4 @@
-"""Options and helpers that several subcommands share: preprocessing, frame size, image folders, exit codes.
+"""Options and helpers that several subcommands share: preprocessing, frame size, image folders, outputs, exit codes.
 
 Light at import time (argparse only): every subcommand's parser is built
 from here for ``nv12kit --help``, so the library modules these helpers
@@ -8,19 +8,88 @@ need are imported inside them.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, ModelError
 
 if TYPE_CHECKING:
     from ..preprocess import Preprocess
 
-__all__ = ["EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "add_preprocess_arguments", "preprocess_from_args",
-           "expand_images", "add_chip_range_argument"]
+__all__ = ["EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "EXIT_INTERNAL", "add_preprocess_arguments",
+           "preprocess_from_args", "expand_images", "add_chip_range_argument", "add_force_argument", "guarded_outputs",
+           "one_line", "path_values"]
 
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+# 0 success; 1 a problem was found in the model; 2 the user's input or environment; 3 a bug (unexpected exception).
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+FORCE_HELP = ("replace output files that already exist (never an input of the command, a folder or a device; "
+              "without --force an existing output is an error, exit 2)")
+
+
+def add_force_argument(parser: argparse.ArgumentParser) -> None:
+    """``--force``: the one switch, on every subcommand that writes files, that lets an existing output be replaced."""
+    parser.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+
+@contextlib.contextmanager
+def guarded_outputs(
+    args: argparse.Namespace,
+    outputs: Mapping[str, str | os.PathLike[str] | None],
+    inputs: Iterable[str | os.PathLike[str] | None],
+) -> Iterator[list[Path]]:
+    """Vet a command's outputs before its work, then apply the write rule to every write inside the block.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options; ``args.force`` (absent: False) lets existing
+        regular files be replaced.
+    outputs : mapping of str to path or None
+        Option name to output path (``{"--json": args.json}``); None entries
+        are options not given.
+    inputs : iterable of path or None
+        Every file or folder the command reads; None entries are skipped.
+
+    Yields
+    ------
+    list of pathlib.Path
+        The outputs given.
+
+    Raises
+    ------
+    InputError
+        Before anything runs: a missing, read-only or unwritable folder; an
+        output that is a directory, FIFO, socket or device, or an input, or
+        another output; an existing output without ``--force``.
+    """
+    from .._io import check_outputs, write_rules
+
+    sources = [os.fspath(p) for p in inputs if p is not None]
+    force = bool(getattr(args, "force", False))
+    paths = check_outputs(outputs, inputs=sources, overwrite=force)
+    with write_rules(overwrite=force, inputs=sources):
+        yield paths
+
+
+def one_line(text: object) -> str:
+    """A message for one line of stderr (CI logs grep them): its line breaks become '; '."""
+    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def path_values(value: Any) -> list[str]:
+    """The strings in a (nested) parameter value that name existing files or folders: inputs of the command."""
+    if isinstance(value, str):
+        return [value] if value and os.path.exists(value) else []
+    if isinstance(value, (list, tuple)):
+        return [p for item in value for p in path_values(item)]
+    if isinstance(value, dict):
+        return [p for item in value.values() for p in path_values(item)]
+    return []
 
 
 def _chip_range(text: str) -> str:

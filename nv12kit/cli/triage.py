@@ -9,7 +9,15 @@ from typing import Any
 
 from ..conventions import CONVENTIONS
 from ..errors import InputError
-from .options import _parse_size, add_chip_range_argument, add_preprocess_arguments, expand_images, preprocess_from_args
+from .options import (
+    _parse_size,
+    add_chip_range_argument,
+    add_force_argument,
+    add_preprocess_arguments,
+    expand_images,
+    guarded_outputs,
+    preprocess_from_args,
+)
 
 
 def register(sub: Any) -> None:
@@ -50,6 +58,7 @@ def register(sub: Any) -> None:
     tri.add_argument("--report", default=None, help="write the self-contained HTML report here")
     tri.add_argument("--json", default=None, help="write the report as JSON here")
     tri.add_argument("--no-figures", action="store_true", help="leave figures out of the HTML report")
+    add_force_argument(tri)
     tri.add_argument("--quiet", action="store_true", help="no progress bars")
     tri.set_defaults(func=run)
 
@@ -85,23 +94,23 @@ def run(args: argparse.Namespace) -> int:
     from ..model import load_model
     from ..triage import triage
 
-    model = load_model(args.model)
-    pre = preprocess_from_args(args, model)
     images = expand_images(args.image, "--image")
-    for target in (args.report, args.json):
-        if target and Path(target).resolve() in {Path(p).resolve() for p in [args.model, *images]}:
-            raise InputError(f"{target} is one of the inputs; choose another output path")
-    report = triage(
-        model, images, preprocess=pre, convention=args.convention, user_nv12=args.user_nv12,
-        node_settings=_node_settings(args), quantize=args.quantize, calibration_images=args.calibration,
-        thresholds=_parse_thresholds(args.threshold), amplitudes=args.amplitudes, trials=args.trials,
-        distribution=args.distribution, seed=args.seed, input_name=args.input_name, output=args.output,
-        chip_range=args.chip_range, size=_parse_size(args.size), progress=not args.quiet,
-        model_label=Path(args.model).name,
-    )
-    print(report)
-    if args.report:
-        print(f"HTML report: {report.to_html(args.report, figures=not args.no_figures).resolve()}")
-    if args.json:
-        print(f"JSON report: {report.to_json(args.json).resolve()}")
+    inputs = [args.model, *images, *(args.user_nv12 or []), *(args.calibration or [])]
+    # Every output is vetted before the model is even loaded: a bad --report path fails at once, not after the run.
+    with guarded_outputs(args, {"--report": args.report, "--json": args.json}, inputs):
+        model = load_model(args.model)
+        pre = preprocess_from_args(args, model)
+        report = triage(
+            model, images, preprocess=pre, convention=args.convention, user_nv12=args.user_nv12,
+            node_settings=_node_settings(args), quantize=args.quantize, calibration_images=args.calibration,
+            thresholds=_parse_thresholds(args.threshold), amplitudes=args.amplitudes, trials=args.trials,
+            distribution=args.distribution, seed=args.seed, input_name=args.input_name, output=args.output,
+            chip_range=args.chip_range, size=_parse_size(args.size), progress=not args.quiet,
+            model_label=Path(args.model).name,
+        )
+        print(report)
+        if args.report:
+            print(f"HTML report: {report.to_html(args.report, figures=not args.no_figures).resolve()}")
+        if args.json:
+            print(f"JSON report: {report.to_json(args.json).resolve()}")
     return report.exit_code

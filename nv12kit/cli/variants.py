@@ -8,7 +8,15 @@ from typing import Any
 
 from ..conventions import CONVENTIONS
 from ..errors import InputError
-from .options import EXIT_OK, add_chip_range_argument, add_preprocess_arguments, expand_images, preprocess_from_args
+from .options import (
+    EXIT_OK,
+    add_chip_range_argument,
+    add_force_argument,
+    add_preprocess_arguments,
+    expand_images,
+    guarded_outputs,
+    preprocess_from_args,
+)
 
 
 def register(sub: Any) -> None:
@@ -32,31 +40,35 @@ def register(sub: Any) -> None:
     var.add_argument("--convention", default="horizon", choices=sorted(CONVENTIONS), metavar="NAME",
                      help="how calibration frames are encoded to NV12 (default: horizon)")
     var.add_argument("--stem", default=None, help="file name stem (default: the model's)")
-    var.add_argument("--force", action="store_true", help="replace existing variant files")
+    add_force_argument(var)
     var.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``nv12kit variants``: build, refuse to replace files without --force, save, print what was written."""
-    from ..graph import build_variants
+    from ..graph import VARIANT_NAMES, build_variants
     from ..model import load_model
 
     source = Path(args.model)
     model = load_model(source)
     pre = preprocess_from_args(args, model)
     calibration = expand_images(args.calibration, "--calibration") if args.calibration else None
-    variants = build_variants(model, preprocess=pre, calibration_images=calibration, convention=args.convention,
-                              input_name=args.input_name, chip_range=args.chip_range, upsample=args.upsample)
     out = Path(args.output_dir)
     stem = args.stem or source.stem
-    targets = [out / f"{stem}_{name}.onnx" for name, _ in variants.items()]
-    existing = [str(path) for path in targets if path.exists()]
-    if existing and not args.force:
-        raise InputError(f"{', '.join(existing)} already exist; pass --force to replace them, or choose --stem")
-    out.mkdir(parents=True, exist_ok=True)
-    written = variants.save(out, stem=stem, overwrite=args.force)
-    if source.resolve() in {p.resolve() for p in written.values()}:  # pragma: no cover - save refuses first
-        raise InputError("a variant would replace the input model")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"-o {out} is a file, not a folder; give a folder for the variants (created if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the folder -o {out}: {exc.strerror or exc}; choose a folder you can "
+                         "write to") from exc
+    names = [name for name in VARIANT_NAMES if calibration or not name.startswith("quantized")]
+    outputs = {f"-o ({name})": out / f"{stem}_{name}.onnx" for name in names}
+    # All variant files are vetted before the (long) build: never the input model, existing ones only with --force.
+    with guarded_outputs(args, outputs, inputs=[source, *(calibration or [])]):
+        variants = build_variants(model, preprocess=pre, calibration_images=calibration, convention=args.convention,
+                                  input_name=args.input_name, chip_range=args.chip_range, upsample=args.upsample)
+        written = variants.save(out, stem=stem, overwrite=args.force)
     print(f"preprocessing: {pre}; node mode {pre.node_mode(chip_range=args.chip_range)!r}")
     for name, path in written.items():
         print(f"  {name:15s} {path}  ({path.stat().st_size / 1024:.0f} KiB)")
