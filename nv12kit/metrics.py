@@ -7,6 +7,13 @@ return such a NaN silently. The single-metric functions raise
 :func:`compare` records a flag per output instead, so one bad output does
 not hide the others.
 
+Norms and dot products are taken on arrays scaled by a power of two (exact),
+so outputs near ``1e300`` or ``1e-300`` neither overflow nor underflow. A
+metric that is still not finite (a difference beyond float64's range) is
+None with a ``nonfinite_<metric>`` flag. Complex outputs are compared as
+their real and imaginary parts side by side (the cosine is then
+``Re<a, b> / (|a| |b|)``), flagged ``"complex"``; nothing is dropped.
+
 ``compare`` is also the "bring your own outputs" mode: dump the outputs of
 ``qat_nv12`` / ``quantized_nv12`` from the vendor runtime as ``.npy`` or
 ``.npz`` and compare them with the float model's here.
@@ -19,13 +26,13 @@ import json
 import math
 import os
 import pathlib
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ._io import MAX_READ_BYTES, check_budget, open_regular, read_npy, read_npz
 from .errors import InputError
 
 __all__ = [
@@ -60,7 +67,60 @@ def _pair(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
     for name, arr in (("a", x), ("b", y)):
         if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
             raise InputError(f"{name} has dtype {arr.dtype}; metrics need numbers")
+    if _is_complex(x, y):
+        # real and imaginary parts side by side: norms and cosines are then the complex ones
+        return _real_view(x), _real_view(y)
     return x.astype(np.float64, copy=False).ravel(), y.astype(np.float64, copy=False).ravel()
+
+
+def _is_complex(*arrays: Any) -> bool:
+    return any(np.iscomplexobj(a) for a in arrays)
+
+
+def _real_view(x: np.ndarray) -> np.ndarray:
+    z = x.astype(np.complex128, copy=False).ravel()
+    return np.stack([z.real, z.imag], axis=-1).ravel()
+
+
+def _pow2(largest: float) -> float:
+    """A power of two at most ``largest`` (so it exists even near 1.8e308): dividing by it is exact and brings
+    values into (-2, 2)."""
+    if largest == 0 or not math.isfinite(largest):
+        return 1.0
+    return math.ldexp(1.0, math.frexp(largest)[1] - 1)
+
+
+def _scale(*arrays: np.ndarray) -> float:
+    return _pow2(max(float(np.max(np.abs(a))) for a in arrays))
+
+
+def _norm(v: np.ndarray) -> float:
+    """L2 norm whose squares can neither overflow (1e300) nor underflow (1e-300)."""
+    s = _scale(v)
+    return s * float(np.linalg.norm(v / s))
+
+
+def _cos(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Cosine of two finite float64 vectors, each scaled first; None if either is all zeros."""
+    if not np.any(x) or not np.any(y):
+        return None
+    xs, ys = x / _scale(x), y / _scale(y)
+    return float(np.clip(np.dot(xs, ys) / (np.linalg.norm(xs) * np.linalg.norm(ys)), -1.0, 1.0))
+
+
+def _differences(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """(s, x / s, (x - y) / s) with one power of two s for both, so ``x - y`` cannot overflow."""
+    s = _scale(x, y)
+    xs = x / s
+    return s, xs, xs - y / s
+
+
+def _snr(xs: np.ndarray, ds: np.ndarray) -> float:
+    """``20 log10(|x| / |x - y|)`` from scaled arrays (same scale), in logs so tiny differences do not overflow."""
+    signal, noise = _norm(xs), _norm(ds)
+    if noise == 0:
+        return math.inf
+    return 20.0 * (math.log10(signal) - math.log10(noise))
 
 
 def _finite(x: np.ndarray, name: str) -> None:
@@ -85,23 +145,30 @@ def cosine(a: Any, b: Any) -> float:
     --------
     >>> round(cosine([1.0, 2.0], [2.0, 4.0]), 12), cosine([1.0, 0.0], [0.0, 1.0])
     (1.0, 0.0)
+
+    Values near float64's limits do not overflow, and complex arrays are
+    compared over their real and imaginary parts:
+
+    >>> round(cosine([1e300, 2e300], [2e300, 4e300]), 12), cosine([1j], [1.0])
+    (1.0, 0.0)
     """
     x, y = _pair(a, b)
     _finite(x, "a")
     _finite(y, "b")
-    nx, ny = float(np.linalg.norm(x)), float(np.linalg.norm(y))
-    if nx == 0 or ny == 0:
-        which = " and ".join(n for n, v in (("a", nx), ("b", ny)) if v == 0)
+    value = _cos(x, y)
+    if value is None:
+        which = " and ".join(n for n, v in (("a", x), ("b", y)) if not np.any(v))
         raise InputError(f"cosine is undefined: {which} is all zeros (zero norm); compare with mean_abs_error instead")
-    return float(np.clip(np.dot(x, y) / (nx * ny), -1.0, 1.0))
+    return value
 
 
 def mean_abs_error(a: Any, b: Any) -> float:
-    """Mean of ``|a - b|`` in float64."""
+    """Mean of ``|a - b|`` in float64 (``inf`` only if the true mean exceeds float64's range)."""
     x, y = _pair(a, b)
     _finite(x, "a")
     _finite(y, "b")
-    return float(np.mean(np.abs(x - y)))
+    s, _, ds = _differences(x, y)
+    return s * float(np.mean(np.abs(ds)))
 
 
 def max_abs_error(a: Any, b: Any) -> float:
@@ -109,7 +176,8 @@ def max_abs_error(a: Any, b: Any) -> float:
     x, y = _pair(a, b)
     _finite(x, "a")
     _finite(y, "b")
-    return float(np.max(np.abs(x - y)))
+    s, _, ds = _differences(x, y)
+    return s * float(np.max(np.abs(ds)))
 
 
 def relative_l2(a: Any, b: Any) -> float:
@@ -123,10 +191,10 @@ def relative_l2(a: Any, b: Any) -> float:
     x, y = _pair(a, b)
     _finite(x, "a")
     _finite(y, "b")
-    nx = float(np.linalg.norm(x))
-    if nx == 0:
+    if not np.any(x):
         raise InputError("relative L2 is undefined: the reference a is all zeros; use max_abs_error instead")
-    return float(np.linalg.norm(x - y) / nx)
+    _, xs, ds = _differences(x, y)
+    return _norm(ds) / _norm(xs)
 
 
 def snr_db(a: Any, b: Any) -> float:
@@ -140,12 +208,10 @@ def snr_db(a: Any, b: Any) -> float:
     x, y = _pair(a, b)
     _finite(x, "a")
     _finite(y, "b")
-    signal, noise = float(np.dot(x, x)), float(np.sum((x - y) ** 2))
-    if signal == 0:
+    if not np.any(x):
         raise InputError("SNR is undefined: the reference a is all zeros")
-    if noise == 0:
-        return math.inf
-    return 10.0 * math.log10(signal / noise)
+    _, xs, ds = _differences(x, y)
+    return _snr(xs, ds)
 
 
 def topk_agreement(a: Any, b: Any, *, k: int = 1) -> float:
@@ -158,6 +224,8 @@ def topk_agreement(a: Any, b: Any, *, k: int = 1) -> float:
     >>> topk_agreement([[0.1, 0.9, 0.0]], [[0.2, 0.7, 0.1]], k=1)
     1.0
     """
+    if _is_complex(np.asarray(a), np.asarray(b)):
+        raise InputError("top-k agreement needs real class scores, got complex arrays; compare them with cosine")
     x, y = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if x.shape != y.shape:
         raise InputError(f"cannot compare logits of shapes {x.shape} and {y.shape}")
@@ -198,13 +266,19 @@ def _is_dense(shape: tuple[int, ...]) -> bool:
     return len(shape) >= 3 and shape[1] >= 1 and int(np.prod(shape[2:])) > 1
 
 
+#: Flags that describe an output without making any metric undefined.
+_INFO_FLAGS = frozenset({"identical", "complex"})
+
+
 @dataclass
 class OutputComparison:
     """How one output differs between run ``a`` (the reference) and run ``b``.
 
     Metrics that are undefined for this output are None and explained by
     ``flags`` (``"nan_in_a"``, ``"inf_in_b"``, ``"zero_norm_a"``,
-    ``"identical"``...).
+    ``"nonfinite_mean_abs"`` for a metric beyond float64's range...). Two
+    flags are information only: ``"identical"``, and ``"complex"`` (the
+    metrics were taken over real and imaginary parts; no top-k).
     """
 
     name: str
@@ -221,8 +295,8 @@ class OutputComparison:
 
     @property
     def ok(self) -> bool:
-        """True if every metric could be computed (no NaN/Inf or zero norm)."""
-        return not [f for f in self.flags if f != "identical"]
+        """True if every metric could be computed (no NaN/Inf, zero norm or non-finite metric)."""
+        return not [f for f in self.flags if f not in _INFO_FLAGS]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (infinite SNR becomes None, with the "identical" flag)."""
@@ -262,35 +336,43 @@ def compare_arrays(a: Any, b: Any, *, name: str = "output") -> OutputComparison:
     """
     x, y = _pair(a, b)
     shape = tuple(np.shape(a))
+    complex_ = _is_complex(np.asarray(a), np.asarray(b))
     flags = _flags(x, "a") + _flags(y, "b")
     bad = {f.split("_")[0] for f in flags}
     finite = "nan" not in bad and "inf" not in bad
     zero_a, zero_b = "zero_norm_a" in flags, "zero_norm_b" in flags
     result = OutputComparison(name, shape, None, None, None, None, None, flags=flags)
+    if complex_:
+        result.flags.append("complex")
     if not finite:
         return result
-    diff = np.abs(x - y)
-    result.mean_abs, result.max_abs = float(diff.mean()), float(diff.max())
+    s, xs, ds = _differences(x, y)
+    diff = np.abs(ds)
+    result.mean_abs, result.max_abs = s * float(diff.mean()), s * float(diff.max())
     if result.max_abs == 0:
         result.flags.append("identical")
     if not zero_a:
-        result.relative_l2 = float(np.linalg.norm(x - y) / np.linalg.norm(x))
-        result.snr_db = snr_db(x, y)
+        result.relative_l2 = _norm(ds) / _norm(xs)
+        result.snr_db = _snr(xs, ds)
     if not zero_a and not zero_b:
-        result.cosine = cosine(x, y)
-    if is_logits(shape, batched=False):
+        result.cosine = _cos(x, y)
+    if is_logits(shape, batched=False) and not complex_:
         result.top1 = topk_agreement(np.reshape(x, shape), np.reshape(y, shape), k=1)
         classes = shape[-1]
         if classes > 5:
             result.top5 = topk_agreement(np.reshape(x, shape), np.reshape(y, shape), k=5)
     elif _is_dense(shape):
-        xa, ya = np.reshape(x, shape), np.reshape(y, shape)
-        per = []
-        for c in range(shape[1]):
-            xc, yc = xa[:, c].ravel(), ya[:, c].ravel()
-            nx, ny = np.linalg.norm(xc), np.linalg.norm(yc)
-            per.append(float(np.clip(np.dot(xc, yc) / (nx * ny), -1, 1)) if nx and ny else None)
-        result.per_channel_cosine = per
+        # complex: each element's real and imaginary parts as a trailing axis of 2
+        full = shape + (2,) if complex_ else shape
+        xa, ya = np.reshape(x, full), np.reshape(y, full)
+        result.per_channel_cosine = [_cos(xa[:, c].ravel(), ya[:, c].ravel()) for c in range(shape[1])]
+    for metric in ("cosine", "mean_abs", "max_abs", "relative_l2", "snr_db"):
+        value = getattr(result, metric)
+        if value is not None and not math.isfinite(value) and not (
+                metric == "snr_db" and value == math.inf and "identical" in result.flags):
+            # a true value beyond float64's range: None, and the row says so
+            setattr(result, metric, None)
+            result.flags.append(f"nonfinite_{metric}")
     return result
 
 
@@ -359,26 +441,44 @@ class Comparison:
                 "worst_cosine": self.worst_cosine, "outputs": {k: v.to_dict() for k, v in self.outputs.items()}}
 
     def to_json(self, path: str | os.PathLike[str]) -> pathlib.Path:
-        """Write :meth:`to_dict` as JSON, atomically."""
-        from ._io import atomic_write
+        """Write :meth:`to_dict` as JSON, atomically; non-finite numbers are ``null``, never bare NaN."""
+        from ._io import atomic_write, jsonable
 
-        return atomic_write(path, json.dumps(self.to_dict(), indent=2).encode("utf-8"))
+        return atomic_write(path, json.dumps(jsonable(self.to_dict()), indent=2, allow_nan=False).encode("utf-8"))
 
 
 # ----------------------------------------------------------------------------
 # loading dumped outputs
 # ----------------------------------------------------------------------------
-def load_outputs(source: Any) -> dict[str, np.ndarray]:
+def load_outputs(source: Any, *, max_bytes: int | None = MAX_READ_BYTES) -> dict[str, np.ndarray]:
     """Outputs as ``{name: array}`` from a dict, a ``.npy`` file, a ``.npz`` file or a folder of ``.npy``.
 
     A single ``.npy`` gives one output named after the file stem. Files are
-    read with ``allow_pickle=False``: pickled arrays are refused, as they
-    can run code when loaded.
+    read without pickle support: pickled arrays are refused, as they can run
+    code when loaded. Only regular files are read (a FIFO or device named
+    ``x.npy`` is refused before it is opened), and sizes are checked before
+    anything is allocated: an ``.npy`` header against the file size, an
+    ``.npz`` by the uncompressed sizes in its zip directory.
+
+    Parameters
+    ----------
+    source : dict of str to array, or path
+        The outputs, or where they are stored.
+    max_bytes : int or None, optional
+        Read budget for one file (for a folder, all its ``.npy`` files; for an
+        ``.npz``, all its arrays uncompressed). Default 2 GiB; None for no
+        limit. Raise it to read larger dumps you trust.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
 
     Raises
     ------
     InputError
-        Missing file, unsupported suffix, pickled or corrupt data.
+        Missing file, unsupported suffix, not a regular file, pickled, corrupt
+        or truncated data (including a header that lies about the size), or
+        more than ``max_bytes`` (a decompression bomb).
     """
     if isinstance(source, Mapping):
         return {str(k): np.asarray(v) for k, v in source.items()}
@@ -391,19 +491,17 @@ def load_outputs(source: Any) -> dict[str, np.ndarray]:
         files = sorted(path.glob("*.npy"))
         if not files:
             raise InputError(f"the folder {str(path)!r} holds no .npy files")
-        return {f.stem: _load_npy(f) for f in files}
+        check_budget(sum(f.stat().st_size for f in files if f.is_file()), max_bytes=max_bytes,
+                     what=f"the .npy files in {str(path)!r}")
+        return {f.stem: _load_npy(f, max_bytes) for f in files}
     if not path.exists():
         raise InputError(f"outputs file {str(path)!r} does not exist")
     _check_magic(path)
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        return {path.stem: _load_npy(path)}
+        return {path.stem: _load_npy(path, max_bytes)}
     if suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return {k: _checked(data, k, path) for k in data.files}
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise InputError(f"{str(path)!r} is not a readable .npz file: {exc}") from exc
+        return read_npz(path, max_bytes=max_bytes)
     raise InputError(f"{str(path)!r}: expected a .npy or .npz file (numpy.save / numpy.savez), or a folder of .npy")
 
 
@@ -415,7 +513,7 @@ def _check_magic(path: pathlib.Path) -> None:
     if path.suffix.lower() not in (".npy", ".npz"):
         return
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path, what="outputs file") as fh:
             head = fh.read(6)
     except OSError as exc:
         raise InputError(f"cannot read {str(path)!r}: {exc}") from exc
@@ -431,28 +529,9 @@ def _check_magic(path: pathlib.Path) -> None:
         )
 
 
-def _checked(data: Any, key: str, path: pathlib.Path) -> np.ndarray:
-    try:
-        return np.asarray(data[key])
-    except ValueError as exc:
-        raise InputError(
-            f"{str(path)!r}: array {key!r} is stored as pickled objects, which nv12kit refuses to load "
-            "(loading pickles can run code). Save plain numeric arrays: np.savez(path, **{name: np.asarray(x)})"
-        ) from exc
-
-
-def _load_npy(path: pathlib.Path) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc).lower() or "object" in str(exc).lower():
-            raise InputError(
-                f"{str(path)!r} holds pickled objects, which nv12kit refuses to load (loading pickles can run "
-                "code). Save a plain numeric array: np.save(path, np.asarray(x, dtype=np.float32))"
-            ) from exc
-        raise InputError(f"{str(path)!r} is not a readable .npy file: {exc}") from exc
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{str(path)!r} is not a readable .npy file: {exc}") from exc
+def _load_npy(path: pathlib.Path, max_bytes: int | None) -> np.ndarray:
+    _check_magic(path)  # a pickle file gets the pickle message, a text file "not a .npy"
+    return read_npy(path, max_bytes=max_bytes)
 
 
 def _single_npy(source: Any) -> bool:
@@ -466,6 +545,7 @@ def compare(
     labels: Sequence[str] = ("a", "b"),
     min_cosine: float = 0.99,
     outputs: Sequence[str] | None = None,
+    max_bytes: int | None = MAX_READ_BYTES,
 ) -> Comparison:
     """Compare two runs' outputs, per output and per channel of dense maps.
 
@@ -481,6 +561,9 @@ def compare(
         Pass mark for ``bool(result)``.
     outputs : sequence of str, optional
         Compare only these outputs.
+    max_bytes : int or None, optional
+        Read budget per file side (see :func:`load_outputs`): default 2 GiB,
+        checked before allocating; raise it for larger dumps you trust.
 
     Returns
     -------
@@ -510,7 +593,7 @@ def compare(
         raise InputError(f"min_cosine must be between -1 and 1, got {min_cosine}")
     if outputs is not None and len(outputs) == 0:
         raise InputError("outputs=[] compares nothing; leave it out to compare every output, or name some")
-    left, right = load_outputs(a), load_outputs(b)
+    left, right = load_outputs(a, max_bytes=max_bytes), load_outputs(b, max_bytes=max_bytes)
     if _single_npy(a) and _single_npy(b) and set(left) != set(right):
         # two single .npy files (e.g. float.npy and vendor.npy): their names are just file names
         right = {next(iter(left)): next(iter(right.values()))}

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ._util import progress as progress_bar
-from .errors import InputError
+from .errors import InputError, ModelError
 from .images import prepare_image
 from .metrics import is_logits
 from .preprocess import Preprocess, check_preprocess
@@ -194,13 +194,39 @@ def _stats(values: np.ndarray) -> dict[str, float]:
     }
 
 
-def _cosines(clean: np.ndarray, batch: np.ndarray) -> np.ndarray:
-    """Cosine of each row of ``batch`` against ``clean``, in float64; NaN where undefined."""
+def _cosines(clean: np.ndarray, batch: np.ndarray, count: int | None = None) -> np.ndarray:
+    """Cosine of each of the ``count`` trials in ``batch`` against ``clean``, in float64; NaN where undefined.
+
+    ``count`` defaults to ``batch.shape[0]``; with ``count=1`` the whole output is one trial, so outputs
+    without a batch axis (a scalar, ``[C]``) work. Each row is scaled by a power of two first (exact), so
+    outputs near 1e300 do not overflow.
+    """
+    n = (batch.shape[0] if batch.ndim else 1) if count is None else int(count)
+    if batch.size != clean.size * n:
+        raise ModelError(
+            f"an output of shape {batch.shape} does not hold {n} trial(s) of the clean output's shape "
+            f"{clean.shape}; the output has no batch axis, so run the study with batch_size=1"
+        )
     a = clean.reshape(-1).astype(np.float64)
-    b = batch.reshape(batch.shape[0], -1).astype(np.float64)
-    na, nb = np.linalg.norm(a), np.linalg.norm(b, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    b = batch.reshape(n, -1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        a = a / _pow2(np.max(np.abs(a)))
+        b = b / _pow2(np.max(np.abs(b), axis=1))[:, None]
+        na, nb = np.linalg.norm(a), np.linalg.norm(b, axis=1)
         return np.clip((b @ a) / (na * nb), -1.0, 1.0)
+
+
+def _pow2(largest: Any) -> np.ndarray:
+    """Powers of two at most ``largest`` (1 where it is 0 or not finite): exact scales into (-2, 2) for norms."""
+    largest = np.asarray(largest, np.float64)
+    ok = np.isfinite(largest) & (largest > 0)
+    return np.where(ok, np.ldexp(1.0, np.frexp(np.where(ok, largest, 1.0))[1] - 1), 1.0)
+
+
+def _has_batch_axis(clean: np.ndarray, result: np.ndarray, count: int) -> bool:
+    """Whether ``result`` (a batch of ``count``) holds one clean-shaped output per item."""
+    return (clean.ndim > 0 and clean.shape[0] == 1 and result.ndim == clean.ndim and result.shape[0] == count
+            and result.shape[1:] == clean.shape[1:])
 
 
 def _top1(logits: np.ndarray) -> np.ndarray:
@@ -237,6 +263,11 @@ class NoiseStudy:
         E.g. that the image was resized to the model's input.
     seconds : float
         Wall time of the study.
+    unchanged : list of str
+        Outputs that were bit-identical to the clean output in every noisy
+        trial and round trip: they do not respond to the image (a constant,
+        or a graph that ignores the image input), so their cosines of exactly
+        1 say nothing about the model.
     """
 
     amplitudes: tuple[float, ...]
@@ -253,6 +284,7 @@ class NoiseStudy:
     image_shape: tuple[int, int] = (0, 0)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    unchanged: list[str] = field(default_factory=list)
 
     def summary(self, amplitude: float) -> dict[str, float]:
         """mean, min, p5, median, max and std of the trial cosines at ``amplitude``."""
@@ -336,6 +368,7 @@ class NoiseStudy:
             "roundtrip_top1_kept": dict(self.roundtrip_top1),
             "notes": list(self.notes),
             "seconds": self.seconds,
+            "unchanged_outputs": list(self.unchanged),
         }
 
 
@@ -470,6 +503,47 @@ class _NoisyTensors:
         return out
 
 
+def _run_trials(
+    forward: Any, noisy: _NoisyTensors, clean: Mapping[str, np.ndarray], outputs: Sequence[str], primary: str,
+    logits: set[str], clean_top1: Mapping[str, Any], levels: tuple[float, ...], trials: int, step: int, bar: Any,
+) -> tuple[dict[str, dict[float, np.ndarray]], dict[float, float], dict[str, bool]] | list[str]:
+    """Every trial's cosine per output and amplitude, top-1 kept, and which outputs ever changed.
+
+    If the first batch shows outputs without a batch axis, their names instead (the caller retries one
+    trial at a time).
+    """
+    # One job per (batch of trials, amplitude); a batch's unit noise is drawn once, for its first amplitude.
+    # (Preparing the next job in a thread while the model runs was measured: on 2 cores it slows ORT as
+    # much as it saves, so the loop stays sequential.)
+    jobs = [(first, min(step, trials - first), amplitude) for first in range(0, trials, step) for amplitude in levels]
+    found: dict[float, dict[str, list[np.ndarray]]] = {a: {o: [] for o in outputs} for a in levels}
+    kept: dict[float, list[np.ndarray]] = {a: [] for a in levels}
+    changed = {o: False for o in outputs}
+    for index, (first, count, amplitude) in enumerate(jobs):
+        if amplitude == levels[0]:
+            noisy.draw(first, count)
+        try:
+            result = forward(noisy.tensor(count, amplitude))
+        except ModelError:
+            if index == 0 and count > 1:
+                return list(outputs)  # the runner could not split an output along the batch
+            raise
+        if index == 0 and count > 1:
+            unbatched = [o for o in outputs if not _has_batch_axis(clean[o], result[o], count)]
+            if unbatched:
+                return unbatched
+        for o in outputs:
+            found[amplitude][o].append(_cosines(clean[o], result[o], count))
+            if not changed[o]:
+                changed[o] = not (result[o].reshape(count, -1) == clean[o].reshape(1, -1)).all()
+        if primary in logits:
+            kept[amplitude].append(_top1(result[primary]) == clean_top1[primary])
+        bar.update(count)
+    per_output = {o: {a: np.concatenate(found[a][o]) for a in levels} for o in outputs}
+    top1 = {a: float(np.concatenate(kept[a]).mean()) for a in levels if kept[a]}
+    return per_output, top1, changed
+
+
 def noise_study(
     runner: Any,
     image: Any,
@@ -512,7 +586,10 @@ def noise_study(
         Trials per model call. "auto" fills a static batch exactly; on a
         dynamic batch it takes up to 4 (and no more than the runner's batch
         size), which measured fastest on CPU. Either way a batch of noisy
-        images stays under about 48 MB.
+        images stays under about 48 MB. An output without a batch axis
+        (a scalar, ``[C]``) cannot be split per trial: the trials then run
+        one per call, each cosine is over the whole output, and a note
+        says so.
     conventions : sequence of str or Convention, optional
         NV12 round trips to measure as perturbations (empty for none).
     output : str, optional
@@ -527,6 +604,9 @@ def noise_study(
     Returns
     -------
     NoiseStudy
+        Outputs that never changed (bit-identical in every trial and round
+        trip) are listed in ``unchanged`` and in a note: their cosines of
+        exactly 1 do not mean robustness.
 
     Raises
     ------
@@ -575,41 +655,25 @@ def noise_study(
         raise InputError(f"the model's clean output {bad} has NaN/Inf values; check the input's dtype and "
                          "normalisation before studying noise")
     noisy = _NoisyTensors(rgb, preprocess, distribution, seed=int(seed), batch=step, clean=clean_tensor)
-
-    # One job per (batch of trials, amplitude); a batch's unit noise is drawn once, for its first amplitude.
-    # (Preparing the next job in a thread while the model runs was measured: on 2 cores it slows ORT as
-    # much as it saves, so the loop stays sequential.)
-    jobs = [(first, min(step, int(trials) - first), amplitude)
-            for first in range(0, int(trials), step) for amplitude in levels]
-
-    def prepare(index: int) -> np.ndarray:
-        first, count, amplitude = jobs[index]
-        if amplitude == levels[0]:
-            noisy.draw(first, count)
-        return noisy.tensor(count, amplitude)
-
-    per_output: dict[str, dict[float, np.ndarray]] = {o: {} for o in outputs}
-    top1: dict[float, float] = {}
     logits = {o for o in outputs if is_logits(clean[o].shape, batched=True)}
     clean_top1 = {o: _top1(clean[o])[0] for o in logits}
-    found: dict[float, dict[str, list[np.ndarray]]] = {a: {o: [] for o in outputs} for a in levels}
-    kept: dict[float, list[np.ndarray]] = {a: [] for a in levels}
     bar = progress_bar(total=len(levels) * int(trials), desc="noise trials", unit="trial", enabled=progress)
     try:
-        for index, (_, count, amplitude) in enumerate(jobs):
-            result = forward(prepare(index))
-            for o in outputs:
-                found[amplitude][o].append(_cosines(clean[o], result[o]))
-            if primary in logits:
-                kept[amplitude].append(_top1(result[primary]) == clean_top1[primary])
-            bar.update(count)
-        for amplitude in levels:
-            for o in outputs:
-                per_output[o][amplitude] = np.concatenate(found[amplitude][o])
-            if kept[amplitude]:
-                top1[amplitude] = float(np.concatenate(kept[amplitude]).mean())
+        measured = _run_trials(forward, noisy, clean, outputs, primary, logits, clean_top1, levels, int(trials), step,
+                               bar)
+        if isinstance(measured, list):
+            # an output without a batch axis (a scalar, [C]): a batch of trials cannot be split per trial,
+            # so each trial runs alone and its cosine is taken over the whole output
+            notes.append(f"outputs {measured} have no batch axis (clean shapes "
+                         f"{[list(clean[o].shape) for o in measured]}); the trials ran one at a time and each "
+                         "cosine is over the whole output")
+            measured = _run_trials(forward, noisy, clean, outputs, primary, logits, clean_top1, levels,
+                                   int(trials), 1, bar)
     finally:
         bar.close()
+    if isinstance(measured, list):  # cannot happen: one trial per call always fits
+        raise ModelError(f"outputs {measured} do not fit one trial per call")
+    per_output, top1, changed = measured
     bad = [o for o in outputs for a, v in per_output[o].items() if np.isnan(v).any()]
     if bad:
         notes.append(f"outputs {sorted(set(bad))} had NaN/Inf or zero-norm results under noise; those trials "
@@ -625,10 +689,17 @@ def noise_study(
         label = conv if isinstance(conv, str) else conv.name
         decoded = nv12_to_rgb(rgb_to_nv12(rgb, convention=conv), convention=conv)
         result = forward(preprocess(decoded))
-        roundtrip_per_output[label] = {o: float(_cosines(clean[o], result[o])[0]) for o in outputs}
+        roundtrip_per_output[label] = {o: float(_cosines(clean[o], result[o], 1)[0]) for o in outputs}
         roundtrip[label] = roundtrip_per_output[label][primary]
         if primary in logits:
             roundtrip_top1[label] = bool(_top1(result[primary])[0] == clean_top1[primary])
+        for o in outputs:
+            changed[o] = changed[o] or not np.array_equal(result[o], clean[o])
+    unchanged = [o for o in outputs if not changed[o]]
+    if unchanged:
+        notes.append(f"outputs {unchanged} were identical to the clean output in every noisy trial"
+                     + (" and NV12 round trip" if conventions else "") + ": they do not respond to the image, so "
+                     "their cosines of exactly 1 say nothing about the model; pick another output")
 
     return NoiseStudy(
         amplitudes=levels,
@@ -645,4 +716,5 @@ def noise_study(
         image_shape=(int(rgb.shape[0]), int(rgb.shape[1])),
         notes=notes,
         seconds=time.perf_counter() - start,
+        unchanged=unchanged,
     )

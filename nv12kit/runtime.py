@@ -5,6 +5,9 @@
 ``run(output_names, feed)`` (Horizon's ``HBRuntime`` among them), and
 returns outputs as a ``{name: array}`` dict. It checks feeds before they
 reach the runtime and splits large batches into pieces the model accepts.
+Float tensors are fed in the model's own float type when that loses nothing
+(float32 to a float64 input) or when the input is float16 (nv12kit's
+normalised tensors are float32); other dtype mismatches are refused.
 """
 
 from __future__ import annotations
@@ -37,13 +40,18 @@ _ORT_TYPES = {
 DEFAULT_MAX_BATCH = 16
 
 
+#: Element types numpy cannot hand to onnxruntime's Python API.
+_UNFEEDABLE = {"tensor(bfloat16)": "bfloat16", "tensor(float8e4m3fn)": "float8", "tensor(float8e5m2)": "float8"}
+
+
 @dataclass(frozen=True)
 class InputInfo:
-    """What a runtime says about one input: name, shape (ints, names or None) and dtype (or None)."""
+    """What a runtime says about one input: name, shape (ints, names or None), dtype (or None) and ORT type."""
 
     name: str
     shape: tuple[int | str | None, ...] | None
     dtype: np.dtype | None
+    type_name: str | None = None
 
     @property
     def batch(self) -> int | str | None:
@@ -56,7 +64,7 @@ def _session_infos(items: Sequence[Any]) -> list[InputInfo]:
     for item in items:
         shape = tuple(d if isinstance(d, (int, str)) else None for d in item.shape) if item.shape is not None else None
         dtype = _ORT_TYPES.get(item.type)
-        infos.append(InputInfo(item.name, shape, np.dtype(dtype) if dtype is not None else None))
+        infos.append(InputInfo(item.name, shape, np.dtype(dtype) if dtype is not None else None, str(item.type)))
     return infos
 
 
@@ -215,11 +223,20 @@ class Runner:
         arrays = {name: np.asarray(feed[name]) for name in self.input_names}
         for info in self.inputs or ():
             array = arrays[info.name]
+            if info.type_name in _UNFEEDABLE:
+                raise ModelError(
+                    f"input {info.name!r} is {_UNFEEDABLE[info.type_name]}, which onnxruntime's Python API cannot "
+                    "take from numpy; export the model with a float32 or float16 input (a Cast node inside the "
+                    "graph can keep the rest of it in lower precision)"
+                )
+            if info.dtype is not None and array.dtype != info.dtype and _castable(array.dtype, info.dtype):
+                arrays[info.name] = array = _cast(array, info)
             if info.dtype is not None and array.dtype != info.dtype:
                 raise InputError(
                     f"input {info.name!r} must be {info.dtype}, got {array.dtype}; convert with "
                     f".astype(np.{info.dtype})"
-                    + (" (float images are normalised with nv12kit.Preprocess)" if info.dtype == np.float32 else "")
+                    + (" (float images are normalised with nv12kit.Preprocess)"
+                       if np.issubdtype(info.dtype, np.floating) else "")
                 )
             if info.shape is not None:
                 if array.ndim != len(info.shape):
@@ -268,22 +285,29 @@ class Runner:
         feed : dict of str to array
             One array per input. Inputs that carry the batch are split along
             axis 0 into pieces of at most ``batch_size`` (padded to a static
-            batch when needed) and the outputs are put back together.
+            batch when needed) and the outputs are put back together. A float
+            array is cast to a float16 input, and to a wider float input
+            (float32 to float64); other dtypes must match.
         output_names : sequence of str, optional
             A subset of the outputs; all by default.
 
         Returns
         -------
         dict of str to numpy.ndarray
-            ``{output name: array}``, in ``output_names`` order.
+            ``{output name: array}``, in ``output_names`` order. An output
+            without a batch axis (a scalar, ``[C]``) is returned as the
+            runtime gave it when the feed fits one call; split over several
+            calls it cannot be put back together (ModelError).
 
         Raises
         ------
         InputError
-            Missing or unknown input names, wrong dtype or rank, or a size
-            that does not fit a static-shape model.
+            Missing or unknown input names, wrong dtype or rank, a size that
+            does not fit a static-shape model, or values beyond float16's
+            range for a float16 input.
         ModelError
-            The runtime itself failed; its message is included.
+            The runtime itself failed (its message is included), or an input
+            is bfloat16/float8, which numpy cannot feed to onnxruntime.
         """
         names = list(self.output_names if output_names is None else output_names)
         unknown = [n for n in names if n not in self.output_names]
@@ -314,6 +338,8 @@ class Runner:
             parts = [p[i] for p in pieces]
             if all(p.ndim and p.shape[0] <= step for p in parts) and sum(p.shape[0] for p in parts) == count:
                 merged[name] = np.concatenate(parts)
+            elif len(parts) == 1:
+                merged[name] = parts[0]  # no batch axis, but one call: the output is the runtime's, whole
             else:
                 raise ModelError(
                     f"output {name!r} has no batch axis (shape {parts[0].shape}), so the batch of {count} cannot "
@@ -324,6 +350,26 @@ class Runner:
     def __call__(self, feed: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """Same as :meth:`run`."""
         return self.run(feed)
+
+
+def _castable(given: np.dtype, wanted: np.dtype) -> bool:
+    """Float arrays are fed to a float input when nothing is lost (float32 -> float64), or when the input is
+    half precision: nv12kit's tensors are float32, and a float16 model can only be fed by rounding."""
+    if not (np.issubdtype(given, np.floating) and np.issubdtype(wanted, np.floating)):
+        return False
+    return wanted == np.float16 or np.can_cast(given, wanted, casting="safe")
+
+
+def _cast(array: np.ndarray, info: InputInfo) -> np.ndarray:
+    with np.errstate(over="ignore"):  # an overflow is reported below, with the fix
+        out = array.astype(info.dtype)
+    if info.dtype == np.float16 and not np.isfinite(out).all() and np.isfinite(array).all():
+        big = float(np.max(np.abs(array)))
+        raise InputError(
+            f"input {info.name!r} is float16, whose largest value is 65504, but the tensor reaches {big:.6g}; "
+            "check the normalisation (mean/std), or export the model with a float32 input"
+        )
+    return out
 
 
 def _shape_str(shape: tuple[int | str | None, ...]) -> str:

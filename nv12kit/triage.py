@@ -537,7 +537,10 @@ def triage(
     ------
     InputError, ModelError
         Bad images, preprocessing or thresholds; a model without a usable
-        image input; contradictory arguments (the message says which).
+        image input; contradictory arguments (the message says which). A
+        ModelError names the output when it is identical under every noisy
+        trial, the NV12 round trip and the NV12 model: no verdict can rest
+        on it, and it is never called healthy.
     """
     from .convert import rgb_to_nv12
     from .graph import insert_nv12_node
@@ -644,6 +647,8 @@ def triage(
         out_feat = feat.run({spec.name: preprocess(rgb)})
         out_nv12 = nv12.run(_nv12_feed(nv12, frame, spec.name))
         comparison = compare(out_feat, out_nv12, labels=("qat_feat", "qat_nv12"))
+        if primary in study.unchanged and "identical" in comparison.outputs[primary].flags:
+            raise _unchanged_output(feat, spec.name, preprocess, rgb, out_feat[primary], primary, study)
         quantized: dict[str, float] = {}
         if q_feat is not None and q_nv12 is not None:
             out_qf = q_feat.run({spec.name: preprocess(rgb)})
@@ -717,6 +722,24 @@ def triage(
     }
     return TriageReport(verdict, results, worst, limits, parameters, node_findings, notes, _versions(), timing,
                         preview, layer_results)
+
+
+def _unchanged_output(runner: Any, name: str, preprocess: Preprocess, rgb: np.ndarray, clean: np.ndarray,
+                      output: str, study: NoiseStudy) -> ModelError:
+    """The error for an output that no perturbation moved; one more run (the inverted image) says why."""
+    inverted = runner.run({name: preprocess(255 - rgb)})[output]
+    if np.array_equal(inverted, clean):
+        why = ("it is identical for the inverted image too, so it does not depend on the image at all (a constant, "
+               "or a graph that ignores the image input)")
+    else:
+        why = ("it does change for the inverted image, so it is quantised or saturated (class indices, a clipped "
+               "score) and small changes cannot move it")
+    return ModelError(
+        f"output {output!r} did not change at all: it was identical to the clean output in all "
+        f"{study.trials * len(study.amplitudes)} noisy trials, the NV12 round trip and the NV12 model; {why}. "
+        "No cosine can measure a loss on it, so the triage cannot judge the model: pick an output that depends on "
+        f"the image with output= (CLI: --output); the model's outputs are {list(runner.output_names)}"
+    )
 
 
 def _label(convention: Any) -> str:
