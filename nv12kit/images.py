@@ -23,7 +23,7 @@ from typing import Any, Literal, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from nv12kit._io import MAX_IMAGE_PIXELS, open_regular
+from nv12kit._io import current_pixel_budget, open_regular
 from nv12kit.errors import InputError
 
 __all__ = [
@@ -91,7 +91,7 @@ def load_image(
     source: ImageSource,
     *,
     order: Literal["rgb", "bgr"] = "rgb",
-    max_pixels: int | None = MAX_IMAGE_PIXELS,
+    max_pixels: int | None | Literal["current"] = "current",
 ) -> np.ndarray:
     """Load an image as a C-contiguous ``(H, W, 3)`` ``uint8`` array.
 
@@ -104,10 +104,12 @@ def load_image(
     order : {"rgb", "bgr"}, optional
         Channel order of the result.  ``"bgr"`` reverses the channels (for
         arrays, it reverses whatever order the array had).
-    max_pixels : int or None, optional
+    max_pixels : int, None or "current", optional
         Pixel budget of an image *file*, read from its header before
-        decoding (default ``8192 * 8192``, about 67 Mpx); ``None`` for no
-        limit. Raise it for large images you trust.
+        decoding; ``None`` for no limit. The default is the budget in force:
+        ``8192 * 8192`` (about 67 Mpx) unless raised with
+        :func:`nv12kit._io.pixel_budget` (which ``--max-pixels`` uses on the
+        command line). Raise it for large images you trust.
 
     Returns
     -------
@@ -205,7 +207,8 @@ def load_image(
     elif isinstance(source, Image.Image):
         rgb = _pil_image_to_rgb(source)
     elif isinstance(source, (str, os.PathLike)):
-        rgb = _file_to_rgb(source, _check_max_pixels(max_pixels))
+        budget = current_pixel_budget() if isinstance(max_pixels, str) and max_pixels == "current" else max_pixels
+        rgb = _file_to_rgb(source, _check_max_pixels(budget))
     else:
         raise InputError(
             f"load_image cannot read a {type(source).__name__}; pass a file "

@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from ._io import atomic_path
+from ._io import atomic_path, open_regular
 from .errors import InputError, ModelError
 
 __all__ = ["load_model", "save_model", "ImageInputSpec", "graph_inputs", "describe_inputs"]
@@ -59,8 +59,10 @@ def load_model(model: Any) -> onnx.ModelProto:
         raise ModelError(f"model file {str(path)!r} does not exist; check the path (cwd is {os.getcwd()!r})")
     if path.is_dir():
         raise ModelError(f"{str(path)!r} is a directory; pass the path of the .onnx file inside it")
+    with open_regular(path, what="ONNX model") as handle:  # a FIFO or device is refused before it can block
+        data = handle.read()
     try:
-        proto = onnx.load(str(path), load_external_data=False)
+        proto = onnx.load_from_string(data)  # external data is never loaded here
     except Exception as exc:  # protobuf raises DecodeError, RuntimeWarning-ish errors, etc.
         raise ModelError(
             f"{str(path)!r} is not a readable ONNX model ({type(exc).__name__}: {exc}); "
@@ -72,7 +74,7 @@ def load_model(model: Any) -> onnx.ModelProto:
             "it is probably not an ONNX file or was truncated"
         )
     missing = [
-        loc for loc in _external_locations(proto) if not (path.parent / loc).is_file()
+        loc for loc in external_data_locations(proto) if not (path.parent / loc).is_file()
     ]
     if missing:
         raise ModelError(
@@ -86,7 +88,8 @@ def load_model(model: Any) -> onnx.ModelProto:
     return proto
 
 
-def _external_locations(proto: onnx.ModelProto) -> list[str]:
+def external_data_locations(proto: onnx.ModelProto) -> list[str]:
+    """The files a model's external-data tensors point to (``"?"`` where a tensor names none)."""
     locations = []
     for tensor in onnx.external_data_helper._get_all_tensors(proto):
         if tensor.data_location == TensorProto.EXTERNAL:
@@ -96,7 +99,7 @@ def _external_locations(proto: onnx.ModelProto) -> list[str]:
 
 
 def _check_external_data_loaded(proto: onnx.ModelProto, *, where: str) -> None:
-    locations = _external_locations(proto)
+    locations = external_data_locations(proto)
     if locations:
         raise ModelError(
             f"{where} refers to external data files {sorted(set(locations))} that are not loaded; "

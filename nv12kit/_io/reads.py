@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import os
 import stat
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,31 @@ MAX_READ_BYTES = 2 * 1024**3
 
 #: Default pixel budget of an image file (8192 x 8192), checked from its header before decoding.
 MAX_IMAGE_PIXELS = 8192 * 8192
+
+
+# The pixel budget in force: a command line's --max-pixels applies to every image its command loads.
+_PIXEL_BUDGET: contextvars.ContextVar[int | None] = contextvars.ContextVar("nv12kit_max_pixels",
+                                                                           default=MAX_IMAGE_PIXELS)
+
+
+def current_pixel_budget() -> int | None:
+    """The pixel budget image files are checked against now (:data:`MAX_IMAGE_PIXELS` unless raised)."""
+    return _PIXEL_BUDGET.get()
+
+
+@contextlib.contextmanager
+def pixel_budget(max_pixels: int | None) -> Iterator[None]:
+    """Check every image file loaded inside the block against ``max_pixels`` (``None``: no limit).
+
+    >>> with pixel_budget(10**9):
+    ...     current_pixel_budget()
+    1000000000
+    """
+    token = _PIXEL_BUDGET.set(max_pixels)
+    try:
+        yield
+    finally:
+        _PIXEL_BUDGET.reset(token)
 
 
 def file_kind(mode: int) -> str:

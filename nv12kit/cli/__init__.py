@@ -71,13 +71,14 @@ def _os_message(exc: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (see the module documentation)."""
+    from .._io import MAX_IMAGE_PIXELS, pixel_budget
     from .signals import Terminated, cleanup_on_termination
 
     parser = build_parser()
     args = parser.parse_args(argv)
     name = f"nv12kit {args.command}"
     try:
-        with cleanup_on_termination():
+        with cleanup_on_termination(), pixel_budget(getattr(args, "max_pixels", MAX_IMAGE_PIXELS)):
             return int(args.func(args))
     except NV12KitError as exc:
         if _debug():

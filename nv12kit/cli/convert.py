@@ -9,7 +9,7 @@ from typing import Any
 from ..conventions import CONVENTIONS
 from ..errors import InputError
 from ..yuv import LAYOUTS
-from .options import EXIT_OK, add_force_argument, guarded_outputs
+from .options import EXIT_OK, add_force_argument, add_image_budget_argument, guarded_outputs
 
 
 def register(sub: Any) -> None:
@@ -23,6 +23,7 @@ def register(sub: Any) -> None:
     conv.add_argument("--stride", type=int, default=None, help="bytes per Y row, if rows are padded")
     conv.add_argument("--even", choices=("error", "crop", "pad"), default="error",
                       help="what to do with an odd-sized image (default: error)")
+    add_image_budget_argument(conv)
     add_force_argument(conv)
     conv.set_defaults(func=run)
 

@@ -16,6 +16,7 @@ from .options import (
     EXIT_OK,
     EXIT_USAGE,
     add_force_argument,
+    add_image_budget_argument,
     add_preprocess_arguments,
     expand_images,
     guarded_outputs,
@@ -67,6 +68,7 @@ def add_layers_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", default=None, metavar="FILE", help="write every result as JSON")
     parser.add_argument("--csv", default=None, metavar="FILE", help="write one line per tensor and comparison")
     parser.add_argument("--png", default=None, metavar="FILE", help="write the similarity-vs-depth figure")
+    add_image_budget_argument(parser)
     add_force_argument(parser)
 
 

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from ..preprocess import Preprocess
 
 __all__ = ["EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "EXIT_INTERNAL", "add_preprocess_arguments",
-           "preprocess_from_args", "expand_images", "add_chip_range_argument", "add_force_argument", "guarded_outputs",
-           "one_line", "path_values"]
+           "preprocess_from_args", "expand_images", "add_chip_range_argument", "add_image_budget_argument",
+           "add_force_argument", "guarded_outputs", "one_line", "path_values"]
 
 # 0 success; 1 a problem was found in the model; 2 the user's input or environment; 3 a bug (unexpected exception).
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -107,6 +107,27 @@ def add_chip_range_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chip-range", type=_chip_range, default="full", metavar="{full,limited}",
                         help="range of the chip's NV12: full (hbdk's default) or limited (BT.601 Y 16-235; "
                              "hbdk calls it video)")
+
+
+def _pixel_count(text: str) -> int | None:
+    if text.lower() in ("none", "0"):
+        return None
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of pixels (e.g. 200e6) or 'none', got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of pixels or 'none', got {text!r}")
+    return value
+
+
+def add_image_budget_argument(parser: argparse.ArgumentParser) -> None:
+    """``--max-pixels N``: the pixel budget of every image file the command loads (checked before decoding)."""
+    from .._io import MAX_IMAGE_PIXELS
+
+    parser.add_argument("--max-pixels", type=_pixel_count, default=MAX_IMAGE_PIXELS, metavar="N",
+                        help=f"refuse image files above N pixels before decoding them (default {MAX_IMAGE_PIXELS}, "
+                             "about 67 Mpx; 'none' for no limit)")
 
 
 def add_preprocess_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ from .options import (
     _parse_size,
     add_chip_range_argument,
     add_force_argument,
+    add_image_budget_argument,
     add_preprocess_arguments,
     expand_images,
     guarded_outputs,
@@ -58,6 +59,7 @@ def register(sub: Any) -> None:
     tri.add_argument("--report", default=None, help="write the self-contained HTML report here")
     tri.add_argument("--json", default=None, help="write the report as JSON here")
     tri.add_argument("--no-figures", action="store_true", help="leave figures out of the HTML report")
+    add_image_budget_argument(tri)
     add_force_argument(tri)
     tri.add_argument("--quiet", action="store_true", help="no progress bars")
     tri.set_defaults(func=run)

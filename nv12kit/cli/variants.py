@@ -12,6 +12,7 @@ from .options import (
     EXIT_OK,
     add_chip_range_argument,
     add_force_argument,
+    add_image_budget_argument,
     add_preprocess_arguments,
     expand_images,
     guarded_outputs,
@@ -40,6 +41,7 @@ def register(sub: Any) -> None:
     var.add_argument("--convention", default="horizon", choices=sorted(CONVENTIONS), metavar="NAME",
                      help="how calibration frames are encoded to NV12 (default: horizon)")
     var.add_argument("--stem", default=None, help="file name stem (default: the model's)")
+    add_image_budget_argument(var)
     add_force_argument(var)
     var.set_defaults(func=run)
 

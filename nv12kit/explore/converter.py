@@ -228,15 +228,18 @@ def converter_check(
 def _load_plane(source: Any, what: str) -> np.ndarray | bytes:
     """A plane from a .npy file (no pickles), a raw file (bytes) or an array."""
     if isinstance(source, (str, os.PathLike)):
+        from .._io import read_bytes, read_npy
+
         path = pathlib.Path(source).expanduser()
-        if not path.is_file():
+        if not path.exists():
             raise InputError(f"{what} file {str(source)!r} does not exist")
+        # through the one door: regular files only, sizes checked before anything is allocated
         if path.suffix.lower() == ".npy":
             try:
-                return np.load(path, allow_pickle=False)
-            except (ValueError, OSError) as exc:
+                return read_npy(path)
+            except InputError as exc:
                 raise InputError(f"{what} file {str(source)!r} is not a readable .npy file: {exc}") from exc
-        return path.read_bytes()
+        return read_bytes(path, what=f"{what} file")
     return np.asarray(source)
 
 

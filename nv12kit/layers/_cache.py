@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import onnx
 
-from ..model import ImageInputSpec, _external_locations, load_model
+from ..model import ImageInputSpec, external_data_locations, load_model
 from ._graph import _candidates, _Graph
 from ._segments import _CutPlan, _CutStream, _Plan, _Stream
 from .results import SkippedNode
@@ -230,7 +230,7 @@ def _cached_model(model: Any) -> tuple[_Model, bool]:
         # external data files are part of the content: their signatures, taken before reading, are checked on
         # every hit; a file that changes while being read leaves the model uncached
         try:
-            locations = _external_locations(onnx.load(path, load_external_data=False))
+            locations = external_data_locations(onnx.load(path, load_external_data=False))
         except Exception:  # unreadable: load_model below raises the explained error
             locations = None
         folder = os.path.dirname(path)

@@ -472,3 +472,39 @@ def test_diagnose_on_a_repetitive_small_frame_keeps_the_size_stride(period, widt
     result = diagnose(None, _tiled(period, width * height * 3 // 2), width=width, height=height)
     assert result.hypotheses and all(h.issues for h in result.hypotheses)
     assert "stride" not in result.hypotheses[0].issues
+
+
+# ----------------------------------------------------------------------------
+# the pixel budget on the command line, and models read only from regular files
+# ----------------------------------------------------------------------------
+def test_cli_max_pixels_refuses_and_admits_images(tmp_path, capsys):
+    image = tmp_path / "frame.png"
+    Image.new("RGB", (100, 80)).save(image)
+    assert main(["convert", str(image), str(tmp_path / "a.nv12"), "--max-pixels", "5000"]) == 2
+    err = capsys.readouterr().err
+    assert "pixel budget" in err and "--max-pixels" in err and err.count("\n") == 1
+    assert not (tmp_path / "a.nv12").exists()
+    assert main(["convert", str(image), str(tmp_path / "a.nv12"), "--max-pixels", "8000"]) == 0
+    assert (tmp_path / "a.nv12").stat().st_size == 100 * 80 * 3 // 2
+
+
+def test_pixel_budget_applies_inside_the_block_only(tmp_path):
+    from nv12kit._io import current_pixel_budget, pixel_budget
+
+    image = tmp_path / "frame.png"
+    Image.new("RGB", (100, 80)).save(image)
+    default = current_pixel_budget()
+    with pixel_budget(1000):
+        with pytest.raises(InputError, match="pixel budget"):
+            nv12kit.load_image(image)
+        assert nv12kit.load_image(image, max_pixels=None).shape == (80, 100, 3)  # an explicit budget wins
+    assert current_pixel_budget() == default
+    assert nv12kit.load_image(image).shape == (80, 100, 3)
+
+
+def test_a_fifo_named_like_a_model_is_refused_not_read(tmp_path):
+    fifo = tmp_path / "model.onnx"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="FIFO"):
+        nv12kit.load_model(fifo)
+    assert main(["triage", "--model", str(fifo), "--image", str(tmp_path / "x.png")]) == 2
