@@ -139,11 +139,12 @@ def save_model(model: onnx.ModelProto, path: str | os.PathLike[str], *, overwrit
             f"{str(target)!r} already exists; choose another name, or pass overwrite=True to replace it"
         )
     if _byte_size(model) < _PROTOBUF_LIMIT:
-        with atomic_path(target) as tmp:
+        with atomic_path(target, overwrite=overwrite) as tmp:  # exclusive when not overwriting: no race
             onnx.save_model(model, str(tmp))
         return target
     data_name = target.name + ".data"
-    with atomic_path(target.parent / data_name) as tmp_data, atomic_path(target) as tmp:
+    with atomic_path(target.parent / data_name, overwrite=overwrite) as tmp_data, \
+            atomic_path(target, overwrite=overwrite) as tmp:
         copy = onnx.ModelProto()
         copy.CopyFrom(model)
         onnx.save_model(copy, str(tmp), save_as_external_data=True, all_tensors_to_one_file=True,

@@ -482,3 +482,23 @@ def test_a_really_read_only_folder_gives_one_line(tmp_path, capsys):
         assert _names(folder) == []
     finally:
         folder.chmod(0o755)
+
+
+def test_save_model_without_overwrite_is_exclusive_when_writers_race(tmp_path, monkeypatch):
+    import onnx_models as om
+
+    import nv12kit
+    import nv12kit.model as model_module
+
+    target = tmp_path / "m.onnx"
+    real_save = model_module.onnx.save_model
+
+    def save_then_let_the_other_writer_in(proto, path, *args, **kwargs):
+        real_save(proto, path, *args, **kwargs)
+        if not target.exists():  # another writer takes the name between our check and our rename
+            target.write_bytes(b"the other writer's model")
+
+    monkeypatch.setattr(model_module.onnx, "save_model", save_then_let_the_other_writer_in)
+    with pytest.raises(InputError, match="exists"):
+        nv12kit.save_model(om.classifier(), target)
+    assert target.read_bytes() == b"the other writer's model"
