@@ -214,7 +214,7 @@ class Diagnosis:
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """:meth:`to_dict` as a JSON string."""
-        return json.dumps(self.to_dict(), indent=indent)
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)  # to_dict writes non-finite numbers as null
 
     def _rows(self) -> list[tuple[str, ...]]:
         rows = []

@@ -400,3 +400,17 @@ def test_bfloat16_input_is_refused_with_what_to_do():
     )
     with pytest.raises(ModelError, match=r"'image' is bfloat16.*float32 or float16 input"):
         Runner(model).run({"image": Preprocess()(_rgb())})
+
+
+def test_lint_diagnosis_json_is_strict():
+    import json
+
+    from nv12kit.lint import diagnose
+
+    rgb = np.full((8, 8, 3), 128, np.uint8)
+    text = diagnose(rgb, nv12kit.rgb_to_nv12(rgb)).to_json()
+
+    def refuse(token):
+        raise AssertionError(f"non-standard JSON constant {token}")
+
+    json.loads(text, parse_constant=refuse)
