@@ -25,8 +25,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	@mkdir -p reports
-	$(VENV)/bin/nv12kit demo --report reports/demo.html
-	$(VENV)/bin/nv12kit report notebooks/01_guided_triage.ipynb \
+	$(VENV)/bin/nv12kit demo --force --report reports/demo.html
+	$(VENV)/bin/nv12kit report notebooks/01_guided_triage.ipynb --force \
 	  -p report_path reports/demo_notebook_triage.html -o reports/demo_notebook.html
 	@echo "Triage report:   reports/demo.html"
 	@echo "Notebook report: reports/demo_notebook.html"

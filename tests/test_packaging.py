@@ -407,3 +407,11 @@ def test_photo_name_may_carry_the_png_suffix():
     from nv12kit.data import photo_path
 
     assert photo_path("coffee.png") == photo_path("coffee")
+
+
+def test_make_demo_can_run_twice():
+    """The demo target rewrites its own reports: every nv12kit command in it passes --force."""
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = text.split("\ndemo:", 1)[1].split("\n\n", 1)[0].replace("\\\n", " ")
+    commands = [line for line in recipe.splitlines() if "bin/nv12kit " in line]
+    assert commands and all("--force" in line for line in commands)
