@@ -395,6 +395,22 @@ def _finish(tmp: pathlib.Path, target: pathlib.Path, *, overwrite: bool = True) 
     _fsync_dir(target.parent)
 
 
+@contextlib.contextmanager
+def _removed_on_failure(tmp: pathlib.Path, target: pathlib.Path) -> Iterator[None]:
+    """Delete ``tmp`` if the block fails in any way; the user's disk errors become one-line InputErrors."""
+    try:
+        yield
+    except OSError as exc:
+        _remove_quietly(tmp)
+        mapped = _environment_error(exc, target)
+        if mapped is None:
+            raise
+        raise mapped from exc
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
 def atomic_write(
     path: str | os.PathLike[str],
     data: bytes,
@@ -461,21 +477,12 @@ def atomic_write(
             f"atomic_write needs bytes-like data, got {type(data).__name__}"
         ) from exc
     fd, tmp = _make_temp(target, ".tmp")
-    try:
+    with _removed_on_failure(tmp, target):
         with os.fdopen(fd, "wb") as fh:
             fh.write(view)
             fh.flush()
             os.fsync(fh.fileno())
         _finish(tmp, target, overwrite=rules.overwrite)
-    except OSError as exc:
-        _remove_quietly(tmp)
-        mapped = _environment_error(exc, target)
-        if mapped is None:
-            raise
-        raise mapped from exc
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
     return target
 
 
@@ -537,7 +544,7 @@ def atomic_path(
     target = _check_target(path, overwrite=rules.overwrite, inputs=rules.inputs)
     fd, tmp = _make_temp(target, ".tmp" + target.suffix)
     os.close(fd)
-    try:
+    with _removed_on_failure(tmp, target):
         yield tmp
         # The caller's writer may not have fsync-ed; do it before the rename.
         rfd = os.open(tmp, os.O_RDONLY)
@@ -546,12 +553,3 @@ def atomic_path(
         finally:
             os.close(rfd)
         _finish(tmp, target, overwrite=rules.overwrite)
-    except OSError as exc:
-        _remove_quietly(tmp)
-        mapped = _environment_error(exc, target)
-        if mapped is None:
-            raise
-        raise mapped from exc
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
