@@ -37,8 +37,9 @@ import numpy as np
 from . import _util
 from ._io import atomic_write, jsonable
 from .errors import InputError, ModelError
+from .images import prepare_image
 from .metrics import Comparison, compare
-from .noise import NoiseStudy, noise_study, prepare_image
+from .noise import NoiseStudy, noise_study
 from .preprocess import Preprocess, check_preprocess
 
 __all__ = ["VERDICTS", "Thresholds", "Verdict", "ImageResult", "TriageReport", "triage"]
