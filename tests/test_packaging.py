@@ -271,7 +271,16 @@ def test_inconsistent_pair_is_reported(pyproject, env, mutate, expected):
 def test_runtime_dependencies_are_the_headless_core(pyproject):
     names = {canonicalize_name(Requirement(d).name) for d in pyproject["project"]["dependencies"]}
     # nh3: the HTML sanitiser every report goes through (issue 13), small and headless.
-    assert names == {"numpy", "pillow", "onnx", "onnxruntime", "sympy", "nh3"}
+    # ml_dtypes: onnx's own dependency, bounded because 0.7.0 makes `import onnx` take 0.9 s (issue 18).
+    assert names == {"numpy", "pillow", "onnx", "ml-dtypes", "onnxruntime", "sympy", "nh3"}
+
+
+def test_ml_dtypes_is_bounded_below_the_slow_import(pyproject):
+    from packaging.version import Version
+
+    spec = next(Requirement(d).specifier for d in pyproject["project"]["dependencies"]
+                if canonicalize_name(Requirement(d).name) == "ml-dtypes")
+    assert Version("0.6.0") in spec and Version("0.7.0") not in spec
 
 
 def test_dev_extra_is_notebooks_plus_test_plus_ruff(pyproject):
