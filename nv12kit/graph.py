@@ -35,6 +35,7 @@ from .conventions import get_convention
 from .errors import InputError, ModelError
 from .model import ImageInputSpec, describe_inputs, graph_inputs, load_model
 from .preprocess import NODE_MODES, Preprocess, check_preprocess
+from .runtime import quiet_onnxruntime
 
 __all__ = [
     "NODE_MODES",
@@ -421,11 +422,25 @@ def insert_nv12_node(
         "upsample": upsample,
     }
     _append_node_record(new, record)
-    try:
-        onnx.checker.check_model(new)
-    except onnx.checker.ValidationError as exc:  # pragma: no cover - would be a bug in the builder
-        raise ModelError(f"the model with the NV12 node does not validate: {exc}") from exc
+    _check_node(b, [y_info, uv_info], spec.name, target_type, new)
     return new
+
+
+def _check_node(builder: _Builder, inputs: list[onnx.ValueInfoProto], output: str, output_type: int,
+                model: onnx.ModelProto) -> None:
+    """Validate the inserted node on its own: checking the whole model would serialise all its weights again.
+
+    The rest of the graph is the user's, untouched, and onnxruntime validates it when it loads the model.
+    """
+    part = helper.make_graph(builder.nodes, "nv12kit_node", inputs,
+                             [helper.make_tensor_value_info(output, output_type, ["n", "a", "b", "c"])],
+                             builder.initializers)
+    alone = helper.make_model(part, opset_imports=list(model.opset_import))
+    alone.ir_version = model.ir_version
+    try:
+        onnx.checker.check_model(alone)
+    except onnx.checker.ValidationError as exc:  # pragma: no cover - would be a bug in the builder
+        raise ModelError(f"the NV12 node nv12kit built does not validate: {exc}") from exc
 
 
 def _append_node_record(model: onnx.ModelProto, record: dict[str, Any]) -> None:
@@ -587,7 +602,7 @@ def quantize(
     prepared.CopyFrom(source)
     merge_default_opsets(prepared)
     options = {"ActivationSymmetric": False, "WeightSymmetric": True, **dict(extra_options or {})}
-    with tempfile.TemporaryDirectory(prefix="nv12kit-quant-") as tmp:
+    with quiet_onnxruntime(), tempfile.TemporaryDirectory(prefix="nv12kit-quant-") as tmp:
         out = pathlib.Path(tmp) / "quantized.onnx"
         prepared = _quant_pre_process(prepared, pathlib.Path(tmp) / "prepared.onnx")
         try:

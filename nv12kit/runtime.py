@@ -12,7 +12,10 @@ normalised tensors are float32); other dtype mismatches are refused.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +23,7 @@ import numpy as np
 
 from .errors import InputError, ModelError
 
-__all__ = ["Runner", "InputInfo"]
+__all__ = ["Runner", "InputInfo", "quiet_onnxruntime"]
 
 # ORT's type strings for the tensor types models use.
 _ORT_TYPES = {
@@ -71,17 +74,23 @@ def _session_infos(items: Sequence[Any]) -> list[InputInfo]:
 def _make_session(model: Any, providers: Sequence[str] | None, session_options: Any) -> Any:
     import onnxruntime as ort
 
-    from .model import load_model
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        data = bytes(model)  # already serialised (e.g. the file as read): no parse, no SerializeToString
+    else:
+        from .model import load_model
 
-    proto = load_model(model)
+        data = load_model(model).SerializeToString()
     if session_options is None:
         session_options = ort.SessionOptions()
         # nv12kit interleaves numpy work (noise, metrics) with short runs; spinning ORT threads would
         # compete with it for the cores (measured 2x slower on a busy 2-core machine, bench_triage.py).
         session_options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Graph-optimiser warnings ("Removing initializer ...") are about the model, not the user's problem;
+        # they filled exported notebooks with stderr boxes. Errors still show.
+        session_options.log_severity_level = 3
     try:
         return ort.InferenceSession(
-            proto.SerializeToString(),
+            data,
             sess_options=session_options,
             providers=list(providers) if providers else ["CPUExecutionProvider"],
         )
@@ -89,13 +98,70 @@ def _make_session(model: Any, providers: Sequence[str] | None, session_options: 
         raise ModelError(f"onnxruntime cannot load the model: {type(exc).__name__}: {exc}") from exc
 
 
+class _OnnxruntimeWarnings(logging.Filter):
+    """Drops records below ERROR that onnxruntime's Python code logged straight through the root logger."""
+
+    def __init__(self, package_dir: str) -> None:
+        super().__init__()
+        self.package_dir = package_dir
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not record.pathname.startswith(self.package_dir)
+
+
+@contextlib.contextmanager
+def quiet_onnxruntime() -> Iterator[None]:
+    """Silence onnxruntime's warnings and info inside nv12kit's own calls; errors still show.
+
+    ``onnxruntime.quantization`` logs hundreds of warnings on ordinary
+    models ("Expected bias ... to be an initializer"), most through the root
+    logger (``logging.warning``), and its calibration sessions print the C++
+    graph optimiser's warnings. Inside this context: the ``onnxruntime``
+    loggers are set to ERROR, a filter on the root logger drops records below
+    ERROR that come from onnxruntime's package, and the C++ default logger's
+    severity is ERROR. Everything is put back afterwards, except that
+    onnxruntime has no getter for the C++ severity: it is restored to
+    onnxruntime's default (WARNING).
+
+    Examples
+    --------
+    >>> import logging
+    >>> with quiet_onnxruntime():
+    ...     logging.getLogger("onnxruntime.quantization").warning("not shown")
+    """
+    import onnxruntime as ort
+
+    package_dir = os.path.dirname(ort.__file__)
+    named = logging.getLogger("onnxruntime")
+    root = logging.getLogger()
+    level = named.level
+    drop = _OnnxruntimeWarnings(package_dir)
+    # logging.warning() on a root logger without handlers installs a stderr handler for good (basicConfig);
+    # a placeholder handler for the duration keeps it from doing so.
+    placeholder = logging.NullHandler() if not root.handlers else None
+    named.setLevel(logging.ERROR)
+    root.addFilter(drop)
+    if placeholder is not None:
+        root.addHandler(placeholder)
+    ort.set_default_logger_severity(3)
+    try:
+        yield
+    finally:
+        ort.set_default_logger_severity(2)
+        if placeholder is not None:
+            root.removeHandler(placeholder)
+        root.removeFilter(drop)
+        named.setLevel(level)
+
+
 class Runner:
     """One interface over ORT sessions, ONNX models and vendor runtimes.
 
     Parameters
     ----------
-    model : str, os.PathLike, onnx.ModelProto, InferenceSession, Runner or runtime
-        A model (loaded into an ``onnxruntime.InferenceSession`` on the CPU),
+    model : str, os.PathLike, onnx.ModelProto, bytes, InferenceSession, Runner or runtime
+        A model (loaded into an ``onnxruntime.InferenceSession`` on the CPU;
+        ``bytes`` are a serialised model, handed to onnxruntime as they are),
         a session, or any object with ``run(output_names, feed)``; such an
         object must also expose ``input_names`` and ``output_names`` (as
         Horizon's ``HBRuntime`` does) or ORT's ``get_inputs()`` /
