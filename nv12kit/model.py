@@ -20,7 +20,7 @@ from onnx import TensorProto, helper
 from ._io import atomic_path, open_regular
 from .errors import InputError, ModelError
 
-__all__ = ["load_model", "save_model", "ImageInputSpec", "graph_inputs", "describe_inputs"]
+__all__ = ["load_model", "load_model_with_bytes", "save_model", "ImageInputSpec", "graph_inputs", "describe_inputs"]
 
 # Above this size protobuf cannot serialise one message; weights must go to a side file.
 _PROTOBUF_LIMIT = 2**31 - 1
@@ -46,9 +46,30 @@ def load_model(model: Any) -> onnx.ModelProto:
         The file is missing, is not an ONNX model, or refers to external
         data that is not where the model says.
     """
+    return _load(model)[0]
+
+
+def load_model_with_bytes(model: Any) -> tuple[onnx.ModelProto, bytes | None]:
+    """Like :func:`load_model`, and the file's bytes when onnxruntime can load them as they are.
+
+    A session built from the bytes read here needs no ``SerializeToString``
+    of the parsed model (about 50 ms for an 18 MB model), so the triage
+    builds its float session from them.
+
+    Returns
+    -------
+    (onnx.ModelProto, bytes or None)
+        The bytes are ``None`` for a ``ModelProto`` and for a model whose
+        weights live in external data files (they are loaded into the proto,
+        which then has to be serialised).
+    """
+    return _load(model)
+
+
+def _load(model: Any) -> tuple[onnx.ModelProto, bytes | None]:
     if isinstance(model, onnx.ModelProto):
         _check_external_data_loaded(model, where="the ModelProto")
-        return model
+        return model, None
     if not isinstance(model, (str, os.PathLike)):
         raise ModelError(
             f"expected an ONNX model path or onnx.ModelProto, got {type(model).__name__}; "
@@ -73,6 +94,8 @@ def load_model(model: Any) -> onnx.ModelProto:
             f"{str(path)!r} parsed as an empty ONNX model (no nodes, inputs or outputs); "
             "it is probably not an ONNX file or was truncated"
         )
+    if not external_data_locations(proto):
+        return proto, data
     missing = [
         loc for loc in external_data_locations(proto) if not (path.parent / loc).is_file()
     ]
@@ -85,7 +108,7 @@ def load_model(model: Any) -> onnx.ModelProto:
         onnx.load_external_data_for_model(proto, str(path.parent))
     except Exception as exc:
         raise ModelError(f"could not read the external data of {str(path)!r}: {exc}") from exc
-    return proto
+    return proto, None
 
 
 def external_data_locations(proto: onnx.ModelProto) -> list[str]:

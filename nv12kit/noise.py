@@ -268,6 +268,9 @@ class NoiseStudy:
         trial and round trip: they do not respond to the image (a constant,
         or a graph that ignores the image input), so their cosines of exactly
         1 say nothing about the model.
+    clean_outputs : dict of str to numpy.ndarray
+        The model's outputs on the clean image (batch of one), so callers
+        need not run it again; not part of :meth:`to_dict`.
     """
 
     amplitudes: tuple[float, ...]
@@ -285,6 +288,7 @@ class NoiseStudy:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     unchanged: list[str] = field(default_factory=list)
+    clean_outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def summary(self, amplitude: float) -> dict[str, float]:
         """mean, min, p5, median, max and std of the trial cosines at ``amplitude``."""
@@ -717,4 +721,5 @@ def noise_study(
         notes=notes,
         seconds=time.perf_counter() - start,
         unchanged=unchanged,
+        clean_outputs=clean,
     )
