@@ -31,10 +31,11 @@ def load_model(model: Any) -> onnx.ModelProto:
 
     Parameters
     ----------
-    model : str, os.PathLike or onnx.ModelProto
+    model : str, os.PathLike, onnx.ModelProto or bytes
         A path to an ``.onnx`` file (its external data files, if any, are
-        read from beside it) or an already loaded model. A ``ModelProto`` is
-        returned as is: callers that change it copy it first.
+        read from beside it), an already loaded model, or a serialised one
+        (whose weights must all be inside it). A ``ModelProto`` is returned
+        as is: callers that change it copy it first.
 
     Returns
     -------
@@ -59,9 +60,11 @@ def load_model_with_bytes(model: Any) -> tuple[onnx.ModelProto, bytes | None]:
     Returns
     -------
     (onnx.ModelProto, bytes or None)
-        The bytes are ``None`` for a ``ModelProto`` and for a model whose
-        weights live in external data files (they are loaded into the proto,
-        which then has to be serialised).
+        The model parsed from the bytes, and the bytes (for a path, the file
+        as read; for ``bytes``, themselves). The bytes are ``None`` for a
+        ``ModelProto`` and for a model whose weights live in external data
+        files (they are loaded into the proto, which then has to be
+        serialised).
     """
     return _load(model)
 
@@ -70,6 +73,11 @@ def _load(model: Any) -> tuple[onnx.ModelProto, bytes | None]:
     if isinstance(model, onnx.ModelProto):
         _check_external_data_loaded(model, where="the ModelProto")
         return model, None
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        data = bytes(model)
+        proto = _parse(data, "the serialised model")
+        _check_external_data_loaded(proto, where="the serialised model")
+        return proto, data
     if not isinstance(model, (str, os.PathLike)):
         raise ModelError(
             f"expected an ONNX model path or onnx.ModelProto, got {type(model).__name__}; "
@@ -82,18 +90,7 @@ def _load(model: Any) -> tuple[onnx.ModelProto, bytes | None]:
         raise ModelError(f"{str(path)!r} is a directory; pass the path of the .onnx file inside it")
     with open_regular(path, what="ONNX model") as handle:  # a FIFO or device is refused before it can block
         data = handle.read()
-    try:
-        proto = onnx.load_from_string(data)  # external data is never loaded here
-    except Exception as exc:  # protobuf raises DecodeError, RuntimeWarning-ish errors, etc.
-        raise ModelError(
-            f"{str(path)!r} is not a readable ONNX model ({type(exc).__name__}: {exc}); "
-            "re-export it, or check that the file was copied completely"
-        ) from exc
-    if not proto.graph.node and not proto.graph.input and not proto.graph.output:
-        raise ModelError(
-            f"{str(path)!r} parsed as an empty ONNX model (no nodes, inputs or outputs); "
-            "it is probably not an ONNX file or was truncated"
-        )
+    proto = _parse(data, repr(str(path)))
     if not external_data_locations(proto):
         return proto, data
     missing = [
@@ -109,6 +106,22 @@ def _load(model: Any) -> tuple[onnx.ModelProto, bytes | None]:
     except Exception as exc:
         raise ModelError(f"could not read the external data of {str(path)!r}: {exc}") from exc
     return proto, None
+
+
+def _parse(data: bytes, where: str) -> onnx.ModelProto:
+    try:
+        proto = onnx.load_from_string(data)  # external data is never loaded here
+    except Exception as exc:  # protobuf raises DecodeError, RuntimeWarning-ish errors, etc.
+        raise ModelError(
+            f"{where} is not a readable ONNX model ({type(exc).__name__}: {exc}); "
+            "re-export it, or check that the file was copied completely"
+        ) from exc
+    if not proto.graph.node and not proto.graph.input and not proto.graph.output:
+        raise ModelError(
+            f"{where} parsed as an empty ONNX model (no nodes, inputs or outputs); "
+            "it is probably not an ONNX file or was truncated"
+        )
+    return proto
 
 
 def external_data_locations(proto: onnx.ModelProto) -> list[str]:

@@ -483,8 +483,9 @@ def triage(
 
     Parameters
     ----------
-    model : str, os.PathLike or onnx.ModelProto
-        The float model (``qat_feat``), taking the normalised image.
+    model : str, os.PathLike, onnx.ModelProto or bytes
+        The float model (``qat_feat``), taking the normalised image; ``bytes``
+        are a serialised model (its session is built from them as they are).
     images : image, sequence of images, or a folder
         Frames to test (paths, PIL images or uint8 RGB arrays). Each is
         resized to the model's input size when it differs; the report says so.
@@ -706,7 +707,8 @@ def triage(
         notes.append("per-image verdicts: " + ", ".join(f"{v} {n}" for v, n in counts.items() if n))
     timing["total"] = time.perf_counter() - started
     parameters = {
-        "model": model_label or _util.model_label(model),
+        "model": model_label or _util.model_label(source if isinstance(model, (bytes, bytearray, memoryview))
+                                                  else model),
         "input": str(spec),
         "images": [r.name for r in results],
         "preprocess": preprocess.to_dict(),

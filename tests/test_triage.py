@@ -309,3 +309,30 @@ def test_user_strings_are_escaped_in_the_html(tmp_path):
     assert "<script>" not in text and "&lt;script&gt;" in text
     assert "<b>model</b>" not in text and "&lt;b&gt;model&lt;/b&gt;" in text
     assert "&lt;script&gt;" in report._repr_html_()
+
+
+def test_triage_takes_a_serialised_model_and_builds_its_session_from_those_bytes(monkeypatch):
+    import nv12kit.runtime as runtime
+
+    path = nv12kit.data.photo_path("astronaut").parent / "demo_robust.onnx"
+    data = path.read_bytes()
+    handed: list[bytes] = []
+    real = runtime._make_session
+
+    def spy(model, providers, options):
+        handed.append(model)
+        return real(model, providers, options)
+
+    monkeypatch.setattr(runtime, "_make_session", spy)
+    report = nv12kit.triage(data, [nv12kit.data.photo_path("astronaut")], trials=2, layers=False, progress=False)
+    assert handed[0] is data  # the float session: the caller's bytes, not a re-serialisation
+    assert report.parameters["model"] == nv12kit.load_model(path).graph.name
+    from_path = nv12kit.triage(path, [nv12kit.data.photo_path("astronaut")], trials=2, layers=False,
+                               progress=False)
+    assert report.verdict.id == from_path.verdict.id
+    assert report.images[0].nv12_cosine == from_path.images[0].nv12_cosine
+
+
+def test_load_model_refuses_garbage_bytes_with_a_model_error():
+    with pytest.raises(nv12kit.ModelError, match="serialised model"):
+        nv12kit.load_model(b"\x00\x01not a model")

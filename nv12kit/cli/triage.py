@@ -93,17 +93,18 @@ def _node_settings(args: argparse.Namespace) -> dict[str, object] | None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``nv12kit triage``: print the report, write --report/--json; the exit code is the verdict's."""
-    from ..model import load_model
+    from ..model import load_model_with_bytes
     from ..triage import triage
 
     images = expand_images(args.image, "--image")
     inputs = [args.model, *images, *(args.user_nv12 or []), *(args.calibration or [])]
     # Every output is vetted before the model is even loaded: a bad --report path fails at once, not after the run.
     with guarded_outputs(args, {"--report": args.report, "--json": args.json}, inputs):
-        model = load_model(args.model)
+        model, data = load_model_with_bytes(args.model)
         pre = preprocess_from_args(args, model)
         report = triage(
-            model, images, preprocess=pre, convention=args.convention, user_nv12=args.user_nv12,
+            data if data is not None else model, images, preprocess=pre, convention=args.convention,
+            user_nv12=args.user_nv12,
             node_settings=_node_settings(args), quantize=args.quantize, calibration_images=args.calibration,
             thresholds=_parse_thresholds(args.threshold), amplitudes=args.amplitudes, trials=args.trials,
             distribution=args.distribution, seed=args.seed, input_name=args.input_name, output=args.output,
