@@ -44,13 +44,14 @@ from .preprocess import Preprocess, check_preprocess
 
 __all__ = ["VERDICTS", "Thresholds", "Verdict", "ImageResult", "TriageReport", "triage"]
 
-#: Verdict ids, most urgent first, with their one-line titles.
+#: Verdict ids, most urgent first, with their generic one-line titles. A verdict's own ``title`` is more
+#: specific: it says which rule decided and with what numbers (see :func:`decide`).
 VERDICTS: dict[str, str] = {
     "conversion_bug": "Conversion bug: the NV12 data or the node settings do not match the model's training",
-    "over_sensitive_model": "Over-sensitive model: its output moves a lot under 2-3 pixel values of noise",
-    "nv12_specific_loss": "NV12-specific loss: the model tolerates noise, but the NV12 round trip costs much more",
+    "over_sensitive_model": "Over-sensitive model: its output moves a lot under a few pixel values of noise",
+    "nv12_specific_loss": "NV12-specific loss: the NV12 round trip costs more than the model can take",
     "quantization": "Quantisation: the int8 NV12 variant departs from the int8 feat variant",
-    "healthy": "Healthy: the NV12 loss lies inside the noise floor",
+    "healthy": "Healthy: the NV12 loss is negligible or inside the noise floor",
 }
 
 _RECOMMENDATIONS: dict[str, list[str]] = {
@@ -352,7 +353,9 @@ def decide(
                     f"NV12 loss for comparison: cosine {_fmt(result.nv12_cosine)}"]
         if t.floor_amplitude in result.noise.top1:
             evidence.append(f"top-1 class kept in {result.noise.top1[t.floor_amplitude]:.0%} of noisy trials")
-        return Verdict("over_sensitive_model", VERDICTS["over_sensitive_model"], "noise floor", evidence,
+        title = (f"Over-sensitive model: ±{t.floor_amplitude:g} pixel values of noise already move its output "
+                 f"(mean cosine {floor['mean']:.4f}, worst {floor['min']:.4f})")
+        return Verdict("over_sensitive_model", title, "noise floor", evidence,
                        list(_RECOMMENDATIONS["over_sensitive_model"]))
 
     reference = result.noise.floor(t.reference_amplitude)
@@ -368,10 +371,15 @@ def decide(
         f"severe above {t.max_absolute_loss:g})",
     ]
     if severe or (relative_bad and absolute_bad):
-        decided = ("relative and absolute size" if relative_bad and absolute_bad else
-                   "absolute size (above the severe limit)")
-        return Verdict("nv12_specific_loss", VERDICTS["nv12_specific_loss"], decided, evidence,
-                       list(_RECOMMENDATIONS["nv12_specific_loss"]))
+        if relative_bad and absolute_bad:
+            decided = "relative and absolute size"
+            title = (f"NV12-specific loss: the model tolerates noise, but the NV12 round trip costs {ratio:.1f}x "
+                     f"the ±{t.reference_amplitude:g} noise floor (1 - cos {loss:.1e})")
+        else:
+            decided = "absolute size (above the severe limit)"
+            title = (f"NV12-specific loss: 1 - cos {loss:.1e} is above the severe limit {t.max_absolute_loss:g}, "
+                     f"although only {ratio:.1f}x the noise floor")
+        return Verdict("nv12_specific_loss", title, decided, evidence, list(_RECOMMENDATIONS["nv12_specific_loss"]))
 
     if result.quantized:
         q = result.quantized
@@ -385,17 +393,25 @@ def decide(
             f"{_fmt(q.get('float_vs_quantized_nv12'))}",
         ]
         if q_loss > t.max_absolute_loss or (q_loss > allowed and q_loss > t.negligible_loss):
-            return Verdict("quantization", VERDICTS["quantization"],
+            return Verdict("quantization", f"Quantisation: the int8 NV12 variant departs from the int8 feat "
+                           f"variant (1 - cos {q_loss:.1e}, {allowed:.1e} allowed)",
                            "quantised variants (relative and absolute size)", evidence[:1] + q_evidence,
                            list(_RECOMMENDATIONS["quantization"]))
         evidence += q_evidence
+    # The headline names the rule that decided, so it never contradicts the evidence below it.
     if relative_bad and not absolute_bad:
         decided = "absolute size: the loss is above the relative limit but negligible in absolute terms"
+        title = (f"Healthy: the NV12 loss is negligible in absolute terms (1 - cos {loss:.1e} <= "
+                 f"{t.negligible_loss:g}), although {ratio:.1f}x the noise floor")
     elif absolute_bad:
         decided = "relative size: the loss is not negligible but lies inside the noise floor"
+        title = (f"Healthy: the NV12 loss (1 - cos {loss:.1e}) is above the negligible level but within "
+                 f"{t.max_loss_ratio:g}x the ±{t.reference_amplitude:g} noise floor ({ratio:.2f}x)")
     else:
         decided = "relative and absolute size"
-    return Verdict("healthy", VERDICTS["healthy"], decided, evidence, list(_RECOMMENDATIONS["healthy"]))
+        title = (f"Healthy: the NV12 loss is negligible (1 - cos {loss:.1e}) and inside the noise floor "
+                 f"({ratio:.2f}x)")
+    return Verdict("healthy", title, decided, evidence, list(_RECOMMENDATIONS["healthy"]))
 
 
 def _combine(images: list[ImageResult]) -> int:

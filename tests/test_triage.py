@@ -336,3 +336,25 @@ def test_triage_takes_a_serialised_model_and_builds_its_session_from_those_bytes
 def test_load_model_refuses_garbage_bytes_with_a_model_error():
     with pytest.raises(nv12kit.ModelError, match="serialised model"):
         nv12kit.load_model(b"\x00\x01not a model")
+
+
+@pytest.mark.parametrize("nv12_cos, floor_cos, verdict_id, says, never", [
+    # 500x the floor but 1 - cos = 5e-4: healthy, and the headline says why (issue 18: "34x the floor")
+    (0.9995, 0.999999, "healthy", ["negligible in absolute terms", "although 500.0x the noise floor"],
+     ["inside the noise floor"]),
+    (0.997, 0.995, "healthy", ["above the negligible level", "within 2x", "(0.60x)"], ["negligible in absolute"]),
+    (0.9999, 0.9999, "healthy", ["negligible (1 - cos 1.0e-04) and inside the noise floor (1.00x)"], []),
+    (0.99, 0.9999, "nv12_specific_loss", ["tolerates noise", "100.0x the ±3 noise floor"], []),
+    # a floor this low is over-sensitive by default; with that limit lowered the severe rule decides alone
+    (0.95, 0.96, "nv12_specific_loss", ["above the severe limit 0.02", "only 1.3x the noise floor"],
+     ["tolerates noise"]),
+    (0.9999, 0.97, "over_sensitive_model", ["±2 pixel values", "mean cosine 0.9700"], []),
+])
+def test_headline_names_the_rule_that_decided(nv12_cos, floor_cos, verdict_id, says, never):
+    limits = Thresholds(min_floor_mean=0.9) if floor_cos == 0.96 else Thresholds()
+    verdict = decide(_result_with(nv12_cos, floor_cos), limits)
+    assert verdict.id == verdict_id
+    for text in says:
+        assert text in verdict.title, (text, verdict.title)
+    for text in never:
+        assert text not in verdict.title, (text, verdict.title)
