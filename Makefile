@@ -7,7 +7,7 @@ VENV_PY = $(VENV)/bin/python
 STAMP = $(VENV)/.installed
 
 .DEFAULT_GOAL := test
-.PHONY: install demo test bench clean distclean
+.PHONY: install demo lab test bench clean distclean
 
 install: $(STAMP)
 
@@ -30,7 +30,16 @@ demo: $(STAMP)
 	  -p report_path reports/demo_notebook_triage.html -o reports/demo_notebook.html
 	@echo "Triage report:   reports/demo.html"
 	@echo "Notebook report: reports/demo_notebook.html"
-	@echo "Open the notebooks: $(VENV)/bin/jupyter lab notebooks/"
+	@echo "Open the notebooks: make lab"
+
+# JupyterLab on the notebooks. Jupyter refuses to start as root (containers) without --allow-root; on Linux with no
+# display there is no browser to open, so it only prints the address to open. LAB_ARGS adds options (--port=8899).
+LAB_ARGS ?=
+LAB_FLAGS = $(if $(filter 0,$(shell id -u)),--allow-root) \
+  $(if $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser))
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks $(strip $(LAB_FLAGS) $(LAB_ARGS))
 
 # Doctests of the package, the test suite, and the notebooks once they exist.
 test: $(STAMP)

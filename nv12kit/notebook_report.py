@@ -19,7 +19,13 @@ first injects the parameters, if any, after the cell tagged
   objects, forms, meta refresh, ``javascript:`` links, outside images and
   CSS. Before the file is written the page is checked once more
   (:func:`external_references`), so the report opens offline, runs nothing
-  and can be attached to a ticket.
+  and can be attached to a ticket;
+* no noise: stderr lines that are known third-party chatter (onnxruntime's
+  own log lines, the quantiser's "Expected bias ... to be an initializer")
+  are left out of the page; anything else written to stderr, and every
+  error output, stays. The kernel is started with CurveZMQ transport
+  encryption where jupyter_client and pyzmq support it, and its start-up
+  warning about plain TCP is kept off your terminal.
 
 This module imports papermill, nbclient, nbformat and nbconvert only inside
 its functions; they come with ``pip install 'nv12kit[notebooks]'``.
@@ -35,10 +41,13 @@ import json
 import os
 import pathlib
 import re
+import sys
+import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from ._util import progress as progress_bar
 from .errors import InputError, NV12KitError
 from .report import _STYLE as _REPORT_STYLE
 from .report import _normal_url, _url_problem, external_references, sanitize_html
@@ -82,6 +91,21 @@ footer{margin-top:3em;border-top:1px solid #ddd;color:#666;font-size:.85em}
 # Outside links whose address is worth keeping as a tooltip when the link itself goes.
 _LINK_SCHEMES = ("http:", "https:", "ftp:", "mailto:")
 _RASTER_MIMETYPES = ("image/png", "image/jpeg", "image/gif", "text/html")
+
+# Known third-party chatter in a cell's stderr, left out of the page line by line (anything else stays):
+# onnxruntime's C++ log lines below error level ("2024-05-01 10:00:00.123 [W:onnxruntime:, graph.cc:4285 ...]
+# Removing initializer 'x'...", in ANSI colour), which reach a cell because ipykernel captures the kernel's file
+# descriptor 2, and the warning onnxruntime.quantization logs through the root logger for every Conv/Gemm whose bias
+# is computed.
+# nv12kit silences both inside its own calls; this is the safety net for a notebook that calls them directly.
+_STDERR_NOISE = re.compile(
+    r"^\s*(?:(?:\x1b\[[0-9;]*m)?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \[[VIW]:onnxruntime:.*"
+    r"|(?:WARNING:root:)?Expected bias '.*' to be an initializer)\s*$")
+
+# The one line the kernel itself (not a cell) prints at start-up on a plain-TCP channel, ipykernel >= 7
+# (kernelapp.init_sockets). It says nothing about the notebook, so it is kept off the caller's terminal; every other
+# line the kernel process writes to its stderr is passed on.
+_KERNEL_TCP_WARNING = re.compile(r"^\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption\.")
 
 
 class NotebookError(NV12KitError):
@@ -129,6 +153,9 @@ def _make_offline(page: str) -> str:
 def _clean(nb: Any) -> Any:
     """A copy without widget state, widget views and scripts, and without cells tagged REMOVED_TAGS.
 
+    Known third-party lines are taken out of stderr streams (see
+    :data:`_STDERR_NOISE`); error outputs are never touched.
+
     An SVG figure becomes an ``<img>`` with a ``data:image/svg+xml`` URI
     (inline ``<svg>`` markup could carry scripts, so the sanitiser drops it;
     in an image it cannot run or load anything), unless a raster or HTML
@@ -144,6 +171,10 @@ def _clean(nb: Any) -> Any:
         if cell.get("cell_type") == "code":
             outputs = []
             for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                    output = _without_noise(output)
+                    if output is None:
+                        continue
                 data = output.get("data")
                 if data is not None:
                     if any(m in data for m in _DROPPED_MIMETYPES[:2]):
@@ -162,6 +193,17 @@ def _clean(nb: Any) -> Any:
         cells.append(cell)
     nb.cells = cells
     return nb
+
+
+def _without_noise(output: Any) -> Any | None:
+    """A stderr stream output without its known third-party lines; None when nothing else is left."""
+    text = output.get("text", "")
+    text = text if isinstance(text, str) else "".join(text)
+    kept = [line for line in text.splitlines(keepends=True) if not _STDERR_NOISE.match(line)]
+    if not "".join(kept).strip():
+        return None
+    output["text"] = "".join(kept)
+    return output
 
 
 def _title(nb: Any, fallback: str) -> str:
@@ -242,7 +284,7 @@ def _check_parameters(nb: Any, parameters: Mapping[str, Any]) -> None:
 
 
 def _execute(nb: Any, *, parameters: Mapping[str, Any] | None, timeout: float, kernel_name: str | None,
-             cwd: pathlib.Path, name: str) -> Any:
+             cwd: pathlib.Path, name: str, on_cell: Callable[[], Any] | None = None) -> Any:
     import nbformat
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
@@ -266,8 +308,11 @@ def _execute(nb: Any, *, parameters: Mapping[str, Any] | None, timeout: float, k
     options: dict[str, Any] = {"timeout": seconds, "resources": {"metadata": {"path": str(cwd)}}}
     if kernel_name:
         options["kernel_name"] = kernel_name
+    if on_cell is not None:
+        options["on_cell_executed"] = lambda **_: on_cell()
     try:
-        return NotebookClient(nb, **options).execute()
+        with _kernel_stderr() as stderr:
+            return NotebookClient(nb, **options).execute(stderr=stderr, **_kernel_start_options())
     except CellExecutionError as exc:
         raise NotebookError(f"{name}: a cell raised {exc.ename}: {exc.evalue}; no report was written") from exc
     except CellTimeoutError as exc:
@@ -278,6 +323,55 @@ def _execute(nb: Any, *, parameters: Mapping[str, Any] | None, timeout: float, k
     except DeadKernelError as exc:
         raise InputError(f"{name}: the Jupyter kernel died while running (out of memory, or killed); free memory "
                          "or give the notebook less work; no report was written") from exc
+
+
+def _runnable_cells(nb: Any) -> int:
+    """How many cells nbclient will run: code cells with some source."""
+    return sum(1 for cell in nb.cells if cell.get("cell_type") == "code" and str(cell.get("source", "")).strip())
+
+
+def _kernel_start_options() -> dict[str, Any]:
+    """Start the kernel with CurveZMQ keys when jupyter_client and pyzmq can: the channel is encrypted.
+
+    ``transport_encryption="auto"`` (jupyter_client >= 8.9) provisions keys
+    only for kernels whose kernelspec declares ``supported_encryption:
+    curve`` (ipykernel >= 7); older clients do not know the option, so it
+    is only passed when they do.
+    """
+    try:
+        import zmq
+        from jupyter_client.manager import KernelManager
+    except ImportError:  # pragma: no cover - both come with nbclient
+        return {}
+    if "transport_encryption" in KernelManager.class_trait_names() and zmq.has("curve"):
+        return {"transport_encryption": "auto"}
+    return {}
+
+
+class _kernel_stderr:  # noqa: N801 - used as a context manager, like a function
+    """The kernel process's own stderr, passed on to our fd 2 when it ends, minus its plain-TCP start-up warning.
+
+    A cell's output never goes there (ipykernel captures it for the
+    notebook); only the kernel's start-up and shutdown messages do. They
+    are passed on when the run ends, kernel crashes included, so a
+    progress bar is not broken by them.
+    """
+
+    def __enter__(self) -> Any:
+        self._file = tempfile.TemporaryFile()
+        return self._file
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._file.seek(0)
+            text = self._file.read().decode("utf-8", errors="replace")
+        finally:
+            self._file.close()
+        kept = [line for line in text.splitlines(keepends=True) if not _KERNEL_TCP_WARNING.match(line)]
+        if kept:
+            # Where the kernel would have written them itself: the process's file descriptor 2.
+            sys.stderr.flush()
+            os.write(2, "".join(kept).encode("utf-8", errors="replace"))
 
 
 def _cell_timeout(timeout: float | None) -> int | None:
@@ -314,6 +408,7 @@ def render_notebook(
     kernel_name: str | None = None,
     cwd: str | os.PathLike[str] | None = None,
     executed_notebook: str | os.PathLike[str] | None = None,
+    progress: bool = True,
 ) -> pathlib.Path:
     """Execute a notebook and write it as a self-contained HTML report.
 
@@ -337,6 +432,9 @@ def render_notebook(
         relative paths given as parameters mean what they mean to you.
     executed_notebook : str or os.PathLike, optional
         Also save the executed notebook (with outputs) here.
+    progress : bool, optional
+        A ``tqdm.auto`` progress bar (on stderr) over the cells run and the
+        export, when tqdm is installed; ``nv12kit report --quiet`` turns it off.
 
     Returns
     -------
@@ -375,17 +473,23 @@ def render_notebook(
         raise InputError(f"cannot read notebook {str(notebook)!r}: {exc}") from exc
     from ._io import atomic_write
 
+    _cell_timeout(timeout)  # a bad timeout is refused before a bar or a kernel starts
     started = time.perf_counter()
-    executed = _execute(nb, parameters=parameters, timeout=timeout, kernel_name=kernel_name,
-                        cwd=pathlib.Path(cwd) if cwd is not None else pathlib.Path.cwd(), name=source.name)
-    seconds = time.perf_counter() - started
-    given = ", ".join(f"{k} = {v!r}" for k, v in (parameters or {}).items()) or "the defaults"
-    stamp = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    from . import __version__
+    # One step per cell run (papermill adds one for the parameters) and one for the export.
+    steps = _runnable_cells(nb) + (1 if parameters else 0) + 1
+    with progress_bar(desc=f"report {source.name}", total=steps, unit="step", enabled=progress) as bar:
+        executed = _execute(nb, parameters=parameters, timeout=timeout, kernel_name=kernel_name,
+                            cwd=pathlib.Path(cwd) if cwd is not None else pathlib.Path.cwd(), name=source.name,
+                            on_cell=bar.update)
+        seconds = time.perf_counter() - started
+        given = ", ".join(f"{k} = {v!r}" for k, v in (parameters or {}).items()) or "the defaults"
+        stamp = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        from . import __version__
 
-    footer = (f"Rendered from {source.name} with {given}; executed in {seconds:.1f} s on {stamp} by nv12kit "
-              f"{__version__}.")
-    page = export_html(executed, footer=footer)
+        footer = (f"Rendered from {source.name} with {given}; executed in {seconds:.1f} s on {stamp} by nv12kit "
+                  f"{__version__}.")
+        page = export_html(executed, footer=footer)
+        bar.update(1)
     if executed_notebook is not None:
         atomic_write(executed_notebook, nbformat.writes(executed).encode("utf-8"))
     return atomic_write(target, page.encode("utf-8"))

@@ -231,3 +231,18 @@ def test_command_line_renders_with_parameters_and_failing_cells_exit_1(tmp_path,
 
     assert _cli([str(good), "-p", "y", "1", "-o", str(out)]) == 2
     assert "unknown parameter" in capsys.readouterr().err
+
+
+def test_progress_bar_counts_the_cells_and_the_export_and_quiet_turns_it_off(tmp_path, capsys):
+    source = tmp_path / "tiny.ipynb"
+    _tiny_notebook(source, "print('x is', x)")
+    render_notebook(source, tmp_path / "tiny.html", parameters={"x": 3})
+    err = capsys.readouterr().err
+    # Two cells of the notebook, papermill's parameters cell, and the export: four steps.
+    assert "report tiny.ipynb" in err and "4/4" in err
+    assert "without encryption" not in err
+    assert _cli([str(source), "-p", "x", "4", "-o", str(tmp_path / "quiet.html"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    # The command draws its bar on a terminal only, never into a log or a pipe (such as pytest's capture).
+    assert _cli([str(source), "-p", "x", "5", "-o", str(tmp_path / "piped.html")]) == 0
+    assert capsys.readouterr().err == ""

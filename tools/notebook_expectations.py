@@ -51,8 +51,12 @@ def record(path: pathlib.Path) -> dict[str, str]:
     """Execute a notebook and return the stdout text of its checked cells, by cell id."""
     from nbclient import NotebookClient
 
+    from nv12kit.notebook_report import _kernel_start_options
+
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(NOTEBOOKS.parent)}}).execute()
+    # The kernel nv12kit report starts (CurveZMQ where available), so no "TCP without encryption" warning either.
+    NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(NOTEBOOKS.parent)}}).execute(
+        **_kernel_start_options())
     texts = {}
     for cell in nb.cells:
         if is_checked(cell):

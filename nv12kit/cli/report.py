@@ -48,7 +48,18 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                              "error (exit 2)")
     parser.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's)")
     parser.add_argument("--executed", default=None, metavar="IPYNB", help="also save the executed notebook here")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (by default, when stderr is a terminal, one counts the cells run and "
+                             "the export)")
     add_force_argument(parser)
+
+
+def _is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal: a bar redrawn in place only makes sense there, not in a log or a pipe."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 def run_report_command(args: argparse.Namespace) -> int:
@@ -61,7 +72,8 @@ def run_report_command(args: argparse.Namespace) -> int:
         inputs = [args.notebook, *path_values(list(parameters.values()))]
         with guarded_outputs(args, {"-o": args.output, "--executed": args.executed}, inputs):
             path = render_notebook(args.notebook, args.output, parameters=parameters or None, timeout=args.timeout,
-                                   kernel_name=args.kernel, executed_notebook=args.executed)
+                                   kernel_name=args.kernel, executed_notebook=args.executed,
+                                   progress=not args.quiet and _is_terminal(sys.stderr))
     except NotebookError as exc:
         print(f"nv12kit report: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_PROBLEM
