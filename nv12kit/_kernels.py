@@ -8,7 +8,11 @@ Every kernel is exact to its convention; speed comes from three habits:
   planes, so every later pass is over contiguous, cache-sized arrays;
 * do the expensive exact step only where it can matter: a fast float32 pass
   finds the few pixels that lie on (or within its error of) a rounding
-  boundary, and only those are recomputed exactly.
+  boundary, and only those are recomputed exactly;
+* better still, shift the exact value off the boundaries by a known margin
+  where that is provably larger than float32's error (the nearest-chroma
+  decode: per-chroma-sample lookup tables plus one float32 add per pixel),
+  so no pixel needs recomputing.
 """
 
 from __future__ import annotations
@@ -353,6 +357,23 @@ def _block_sum(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
+def _block_sums(planes: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Sum of each 2x2 block of contiguous int32 planes, as int32 (h/2, w/2) scratch planes.
+
+    Summing the planes row pair first keeps every pass a long contiguous loop;
+    ``_block_sum`` on the interleaved image runs inner loops of length 3.
+    """
+    sums = []
+    for c, plane in enumerate(planes):
+        h, w = plane.shape
+        rows = _scratch(f"r{c}", (h // 2, w), np.int32)
+        np.add(plane[0::2], plane[1::2], out=rows)
+        total = _scratch(f"q{c}", (h // 2, w // 2), np.int32)
+        np.add(rows[:, 0::2], rows[:, 1::2], out=total)
+        sums.append(total)
+    return sums
+
+
 def _resize_half_bicubic(plane: np.ndarray) -> np.ndarray:
     """Pillow's default ``resize`` (antialiased bicubic) of a uint8 plane to half size."""
     h, w = plane.shape
@@ -410,13 +431,13 @@ def encode(rgb: np.ndarray, conv: Convention, perm: Perm) -> tuple[np.ndarray, n
             chroma_planes, chroma_rows = _planes("q", channels(band[0::2, 0::2])), rows
         elif fixed:
             # libyuv (and fixed point generally) rounds the 2x2 mean first: (sum + 2) >> 2.
-            mean = _block_sum(band)
-            mean += 2
-            mean >>= 2
-            chroma_planes, chroma_rows = _planes("q", channels(mean)), rows
+            chroma_planes, chroma_rows = _block_sums(planes), rows
+            for mean in chroma_planes:
+                mean += 2
+                mean >>= 2
         else:
             # The exact mean is the sum / 4; the /4 is folded into the formula.
-            chroma_planes, chroma_rows = _planes("q", channels(_block_sum(band))), box_rows
+            chroma_planes, chroma_rows = _block_sums(planes), box_rows
         chroma_rows[1](chroma_planes, uv[half, :, 0])
         chroma_rows[2](chroma_planes, uv[half, :, 1])
 
@@ -569,6 +590,69 @@ def _decode_full_range(y: np.ndarray, uv: np.ndarray, conv: Convention, out: np.
     _run(task, height, width)
 
 
+@functools.lru_cache(maxsize=32)
+def _luma_split_tables(conv: Convention) -> list[tuple[np.float32, np.ndarray]] | None:
+    """Per channel ``(a, S)`` with ``floor(a*Y + S[uv])`` (float32) equal to the exact decode.
+
+    The exact value is ``p/q*Y + t(U, V)`` with the luma gain ``p/q`` (1 for full
+    range, 255/219 for limited) and ``t`` the chroma term, offsets and the 1/2 of
+    round-half-up.  Since ``p*Y`` is an integer,
+    ``floor(p/q*Y + t) == floor((p*Y + T) / q)`` with ``T = floor(q*t)``, and that
+    equals ``floor((p*Y + T + 1/2) / q)``, a value at least ``1/(2q)`` from any
+    integer.  Float32 misses the exact sum by far less (checked below), so its
+    floor is exact with no recheck.  ``S`` is (65536,) uint64: each entry holds
+    ``(T + 1/2)/q`` twice, so one lookup per chroma sample also fills both pixels
+    of a horizontal pair.  None if the bound does not hold (then the general
+    path is used).
+    """
+    y0 = 16 if conv.range == "limited" else 0
+    tables = []
+    for a, b, c, d in _exact_decode_forms(conv):
+        gain = Fraction(a, d)
+        q = gain.denominator
+        # T = floor(q * ((b*U' + c*V' - a*y0)/d + 1/2)) = floor((2q*(b*U' + c*V' - a*y0) + q*d) / (2d)).
+        if 2 * q * ((abs(b) + abs(c)) * 128 + a * y0) + q * d >= 2**62:
+            return None
+        numer = 2 * q * (b * _U_OF_INDEX + c * _V_OF_INDEX - a * y0) + q * d
+        big_t = numer // (2 * d)
+        exact = (2 * big_t + 1) / (2 * q)  # float64 of a rational, within 1e-13 of it
+        # Float32 errors: the table entry, a*Y and the sum, each at most half an ulp of
+        # the largest magnitude involved; they must stay below the margin 1/(2q).
+        largest = float(np.abs(exact).max()) + 255 * float(gain)
+        if 3 * largest * 2.0**-24 + 1e-9 >= 1 / (2 * q):
+            return None
+        single = exact.astype(np.float32)
+        tables.append((np.float32(gain), np.stack([single, single], axis=-1).view(np.uint64)[:, 0]))
+    return tables
+
+
+def _decode_split(y: np.ndarray, uv: np.ndarray, tables: list[tuple[np.float32, np.ndarray]],
+                  out: np.ndarray, perm: Perm) -> None:
+    """Exact nearest-chroma decode as ``floor(a*Y + S[uv])`` in float32: a handful of passes per channel."""
+    height, width = y.shape
+    index = _uv_index(uv)
+    top_value = np.float32(255.5)  # clip then truncating cast == floor, clipped to 0..255
+
+    def task(top: int, bottom: int) -> None:
+        h = bottom - top
+        block = _scratch("block", (h // 2, width // 2), np.intp)
+        np.copyto(block, index[top // 2 : bottom // 2])  # intp indices make take fastest
+        luma = _scratch("luma", (h, width), np.float32)
+        value = _scratch("value", (h // 2, 2, width), np.float32)
+        step = _scratch("step", (h // 2, width // 2), np.uint64)
+        gain = None
+        for c, (a, table) in enumerate(tables):
+            if a != gain:  # in practice every channel has the same luma gain
+                np.multiply(y[top:bottom], a, out=luma)
+                gain = a
+            np.take(table, block, out=step, mode="clip")  # indices are < 65536: clip never acts
+            np.add(luma.reshape(h // 2, 2, width), step.view(np.float32)[:, None, :], out=value)
+            np.clip(value, np.float32(0), top_value, out=value)
+            out[top:bottom, :, perm[c]] = value.reshape(h, width)
+
+    _run(task, height, width)
+
+
 def _decode_general(y: np.ndarray, uv: np.ndarray, conv: Convention, out: np.ndarray, perm: Perm) -> None:
     """Any float convention with nearest chroma: float32, with near-half pixels redone exactly."""
     height, width = y.shape
@@ -657,7 +741,11 @@ def decode(y: np.ndarray, uv: np.ndarray, conv: Convention, perm: Perm) -> np.nd
     elif conv.range == "full" and _LITTLE_ENDIAN:  # full range: R, G, B = Y + a chroma term
         _decode_full_range(y, uv, conv, out, perm)
     else:
-        _decode_general(y, uv, conv, out, perm)
+        tables = _luma_split_tables(conv)
+        if tables is not None:
+            _decode_split(y, uv, tables, out, perm)
+        else:
+            _decode_general(y, uv, conv, out, perm)
     return out
 
 
