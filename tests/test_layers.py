@@ -885,7 +885,11 @@ def test_figure_draws_nv12_and_noise_on_one_axis_without_pyplot():
     assert isinstance(figure, Figure) and len(figure.axes) == 1
     ax = figure.axes[0]
     assert [line.get_label() for line in ax.get_lines()] == [nv12.label, noise.label]
-    assert any("layer3_chroma" in t.get_text() for t in ax.texts)
+    # culprits are tagged #n at their points and named in the legend below the plot (issue 18: names at
+    # the points overlapped on big models)
+    assert [t.get_text() for t in ax.texts][:1] == ["#1"]
+    legend = [t.get_text() for legend in figure.legends for t in legend.get_texts()]
+    assert any(text.startswith("#1 layer3_chroma (Conv)") for text in legend)
     own = Figure()
     target = own.add_subplot()
     assert plot_layer_divergence(nv12, ax=target, others=noise) is own
@@ -975,3 +979,67 @@ def test_extra_inputs_are_fed_to_every_run():
     result = layer_divergence(om.with_extra_input(32), photo(), preprocess=PRE,
                               extra_inputs={"scale": scale}, progress=False)
     assert result.row("logits").cosine == pytest.approx(result.row("raw_logits").cosine, abs=1e-9)
+
+
+# ----------------------------------------------------------------------------
+# culprit score: growth and an absolute loss (issue 18)
+# ----------------------------------------------------------------------------
+def _synthetic_row(depth: int, node: str, op: str, cosine: float, input_cosine: float) -> layers.LayerRow:
+    div_in = max(1 - input_cosine, layers.DIVERGENCE_FLOOR)
+    growth = 10 * math.log10(max(1 - cosine, layers.DIVERGENCE_FLOOR) / div_in)
+    return layers.LayerRow(depth, node, op, f"t{depth}", (1, 8), cosine, cosine, 0.1, 20.0, input_cosine, growth)
+
+
+def pp_ocr_like() -> LayerDivergence:
+    """PP-OCR det in miniature: a lossless Add (+63 dB from an exact branch) beside Convs that lose for real."""
+    rows = (
+        _synthetic_row(0, "image", "Input", 0.997, 0.997),
+        _synthetic_row(1, "conv_stem", "Conv", 0.99, 0.997),             # +5.2 dB, loses 1e-2
+        _synthetic_row(2, "pos_add", "Add", 0.999998, 1 - 1e-12),         # +63 dB, loses 2e-6: nothing
+        _synthetic_row(3, "conv_chroma", "Conv", 0.9, 0.99),              # +10 dB, loses 0.1
+        _synthetic_row(4, "head", "Conv", 0.89, 0.9),                     # +0.4 dB
+    )
+    return LayerDivergence("nv12", "nv12 (horizon)", rows)
+
+
+def test_a_lossless_add_that_grows_63_db_is_no_culprit():
+    result = pp_ocr_like()
+    add = result.row("t2")
+    assert add.growth_db == pytest.approx(63, abs=0.1)
+    # growth alone (the old ranking, loss_floor=0) puts the lossless Add first ...
+    assert result.culprits(3, loss_floor=0)[0].node == "pos_add"
+    # ... the score needs a real loss too: the Convs come first and the Add is not a culprit at all
+    assert [row.node for row in result.culprits(5)] == ["conv_chroma", "conv_stem"]
+    assert add.score == pytest.approx(0.09, abs=0.01) and add.score < layers.CULPRIT_MIN_DB
+    assert result.row("t3").score == pytest.approx(result.row("t3").growth_db, abs=0.05)
+    # even when every node that adds anything counts, the Add never outranks a node that loses more
+    ranked = [row.node for row in result.culprits(5, min_db=0)]
+    assert ranked.index("pos_add") > ranked.index("conv_chroma") and ranked.index("pos_add") > ranked.index(
+        "conv_stem")
+
+
+def test_the_culprit_rule_is_named_in_the_text_table_json_and_csv(tmp_path):
+    result = pp_ocr_like()
+    assert "1e-4" in result.rule and "score" in result.rule
+    assert result.rule in repr(result) and "score +10.0 dB (growth +10.0 dB)" in repr(result)
+    table = result.table()
+    assert "score dB" in table and result.rule in table
+    data = result.to_dict()
+    assert data["culprit_rule"] == result.rule and data["culprits"] == ["t3", "t1"]
+    assert data["rows"][2]["score"] == pytest.approx(result.row("t2").score)
+    assert "score dB" in result._repr_html_()
+    with open(result.to_csv(tmp_path / "layers.csv"), newline="") as fh:
+        lines = list(csv.DictReader(fh))
+    assert float(lines[2]["score_db"]) == pytest.approx(0.09, abs=0.01) and lines[2]["culprit_rank"] == ""
+    assert LayerDivergence.from_dict(json.loads(json.dumps(data))).culprits(2) == result.culprits(2)
+
+
+def test_culprit_score_counts_growth_only_above_the_loss_floor():
+    score = layers.culprit_score
+    assert score(0.99, 0.999) == pytest.approx(10 * math.log10(0.0101 / 0.0011))
+    assert abs(score(0.9999999, 1.0)) < 0.01  # 1e-7 of loss from exact: nothing
+    assert score(float("nan"), 0.9) > 10  # non-finite counts as maximally divergent
+    assert score(1.0, 1.0) == 0.0
+    for bad in (-1e-4, float("inf"), True, "1e-4"):
+        with pytest.raises(nv12kit.InputError, match="loss_floor"):
+            pp_ocr_like().culprits(3, loss_floor=bad)

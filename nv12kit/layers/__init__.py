@@ -17,8 +17,9 @@ node by node in topological order. The perturbation is
 ``"quantized"``
     The same clean input through the int8 QDQ model (:func:`nv12kit.quantize`).
 
-:meth:`LayerDivergence.culprits` names the nodes where the divergence grows
-most sharply, which tells whether fine-tuning the first layers or changing
+:meth:`LayerDivergence.culprits` names the nodes that add the most real loss
+(growth in dB counted only above an absolute loss of 1e-4, see
+:func:`culprit_score`), which tells whether fine-tuning the first layers or changing
 the input convention will help.
 
 How it stays within memory: the graph is cut into segments of about
@@ -51,18 +52,21 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .constants import COMPARE_MODES, CULPRIT_MIN_DB, DEFAULT_CHUNK_SIZE
+from .constants import COMPARE_MODES, CULPRIT_LOSS_FLOOR, CULPRIT_MIN_DB, CULPRIT_RULE, DEFAULT_CHUNK_SIZE
 from .constants import DIVERGENCE_FLOOR as DIVERGENCE_FLOOR  # for nv12kit.plots, outside __all__ as before
 
 __all__ = [
     "COMPARE_MODES",
+    "CULPRIT_LOSS_FLOOR",
     "CULPRIT_MIN_DB",
+    "CULPRIT_RULE",
     "DEFAULT_CHUNK_SIZE",
     "LayerDivergence",
     "LayerRow",
     "SINGLE_THREAD_WEIGHTS",
     "SkippedNode",
     "clear_cache",
+    "culprit_score",
     "format_layer_table",
     "layer_divergence",
     "layers_csv",
@@ -71,7 +75,7 @@ __all__ = [
 # public name -> the module holding it, imported on first use (divergence and _cache import onnx)
 _LAZY = {"layer_divergence": "divergence", "clear_cache": "_cache", "SINGLE_THREAD_WEIGHTS": "_cache",
          "LayerDivergence": "results", "LayerRow": "results", "SkippedNode": "results",
-         "format_layer_table": "results", "layers_csv": "results"}
+         "format_layer_table": "results", "culprit_score": "results", "layers_csv": "results"}
 
 
 def __getattr__(name: str) -> Any:

@@ -24,7 +24,7 @@ import numpy as np
 from .._io import atomic_write, jsonable
 from .._util import format_cosine, format_number
 from ..errors import InputError
-from .constants import CULPRIT_MIN_DB
+from .constants import CULPRIT_LOSS_FLOOR, CULPRIT_MIN_DB, CULPRIT_RULE
 
 _SCHEMA = "nv12kit.layer_divergence"
 
@@ -46,6 +46,42 @@ def check_int(value: Any, name: str, *, low: int, high: int | None = None) -> in
         span = f">= {low}" if high is None else f"in {low}..{high}"
         raise InputError(f"{name} must be an integer {span}, got {value!r}")
     return int(value)
+
+
+def culprit_score(cosine: float, input_cosine: float, *, loss_floor: float = CULPRIT_LOSS_FLOOR) -> float:
+    """How much a node adds to the divergence, in dB, counting only loss above an absolute floor.
+
+    ``10 log10((1 - cosine + loss_floor) / (1 - input_cosine + loss_floor))``. Far above the floor this is
+    the node's growth (:attr:`LayerRow.growth_db`); far below it, it is about 0 however large the
+    ratio, so a node must both grow the divergence and lose something to score. Non-finite cosines
+    count as maximally divergent (``1 - cosine`` = 2).
+
+    Parameters
+    ----------
+    cosine : float
+        Similarity at the node's output.
+    input_cosine : float
+        The worst similarity among the tensors it reads.
+    loss_floor : float, optional
+        The absolute ``1 - cosine`` under which growth does not count (default 1e-4: cosine 0.9999).
+
+    Returns
+    -------
+    float
+        The score in dB.
+
+    Examples
+    --------
+    An ``Add`` taking an exact tensor to cosine 0.999998 grows by +63 dB but scores almost nothing;
+    a ``Conv`` taking 0.999 to 0.99 scores about its growth:
+
+    >>> round(culprit_score(0.999998, 1 - 1e-12), 2), round(culprit_score(0.99, 0.999), 2)
+    (0.09, 9.63)
+    """
+    def loss(value: float) -> float:
+        return 2.0 if not math.isfinite(value) else max(0.0, 1.0 - value)
+
+    return 10 * math.log10((loss(cosine) + loss_floor) / (loss(input_cosine) + loss_floor))
 
 
 # ----------------------------------------------------------------------------
@@ -81,7 +117,8 @@ class LayerRow:
     growth_db : float
         ``10 log10((1 - cosine) / (1 - input_cosine))``: how many dB this node
         adds to the divergence. Positive values amplify, negative ones
-        attenuate. :meth:`LayerDivergence.culprits` ranks by it.
+        attenuate. On its own it misleads near cosine 1 (1.0 -> 0.999998 is
+        +63 dB), so culprits are ranked by :attr:`score` instead.
     flags : tuple of str
         Explicit warnings: non-finite values, zero norms, shape changes.
     is_output : bool
@@ -102,6 +139,11 @@ class LayerRow:
     flags: tuple[str, ...] = ()
     is_output: bool = False
 
+    @property
+    def score(self) -> float:
+        """The culprit score in dB: growth counted above an absolute loss of 1e-4 (see :func:`culprit_score`)."""
+        return culprit_score(self.cosine, self.input_cosine)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; non-finite numbers become ``None`` (see ``flags``)."""
         return {
@@ -116,6 +158,7 @@ class LayerRow:
             "snr_db": _finite_or_none(self.snr_db),
             "input_cosine": _finite_or_none(self.input_cosine),
             "growth_db": _finite_or_none(self.growth_db),
+            "score": _finite_or_none(self.score),
             "flags": list(self.flags),
             "is_output": self.is_output,
         }
@@ -213,41 +256,66 @@ class LayerDivergence:
         """Rows of the model's own outputs."""
         return tuple(row for row in self.rows if row.is_output)
 
-    def culprits(self, k: int = 5, *, min_db: float = CULPRIT_MIN_DB) -> list[LayerRow]:
-        """The nodes where the divergence grows most sharply.
+    @property
+    def rule(self) -> str:
+        """How :meth:`culprits` ranks, in one line (:data:`~nv12kit.layers.CULPRIT_RULE`)."""
+        return CULPRIT_RULE
+
+    def culprits(self, k: int = 5, *, min_db: float = CULPRIT_MIN_DB,
+                 loss_floor: float = CULPRIT_LOSS_FLOOR) -> list[LayerRow]:
+        """The nodes that add the most real loss to the divergence: highest culprit score first.
 
         Parameters
         ----------
         k : int, optional
             How many to return at most.
         min_db : float, optional
-            Nodes adding less than this many dB are not culprits (1 dB:
-            the divergence grows by a quarter); 0 ranks every amplifying node.
+            Nodes scoring less than this many dB are not culprits (1 dB:
+            the divergence above the floor grows by a quarter); 0 ranks
+            every node that adds loss.
+        loss_floor : float, optional
+            The absolute ``1 - cosine`` under which growth does not count
+            (default 1e-4, cosine 0.9999); 0 ranks by growth alone, which
+            puts lossless nodes first on big models.
 
         Returns
         -------
         list of LayerRow
-            Rows whose :attr:`LayerRow.growth_db` exceeds ``min_db``, largest
-            first (ties: the shallower node first). Fewer than ``k`` (even
-            none) when fewer nodes amplify the divergence that much.
+            Rows whose score exceeds ``min_db``, highest first (ties: the
+            shallower node first). Fewer than ``k`` (even none) when fewer
+            nodes add that much loss.
 
         Notes
         -----
-        The growth of a node compares the divergence ``1 - cosine`` of its
-        output with the worst divergence among its inputs, in dB. On a chain
-        of layers that is exactly the gradient of ``-10 log10(1 - cosine)``
-        along depth; on branching graphs (residual blocks) it compares a node
-        with what it actually reads, so a branch that merely runs later in
-        topological order is not blamed for its neighbour's divergence.
-        Non-finite outputs count as maximally divergent.
+        The score (:func:`culprit_score`, :attr:`LayerRow.score` for the
+        default floor) is ``10 log10((1 - cos_out + floor) / (1 - cos_in +
+        floor))``, where ``cos_in`` is the worst similarity among the node's
+        own inputs. It needs both growth and an absolute loss: growth alone
+        (:attr:`LayerRow.growth_db`) is unbounded near cosine 1, so on a
+        560-node model an ``Add`` that takes cosine 1.000000 to 0.999998
+        (+63 dB, no loss) would outrank a ``Conv`` that takes 0.999 to 0.99
+        (+10 dB); its score is 0.09 dB, the Conv's 9.6 dB. Far above the
+        floor the score is the growth: on a chain of layers the gradient of
+        ``-10 log10(1 - cosine)`` along depth; on branching graphs (residual
+        blocks) a node is compared with what it actually reads, so a branch
+        that merely runs later in topological order is not blamed for its
+        neighbour's divergence. Non-finite outputs count as maximally
+        divergent.
         """
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise InputError(f"k must be a positive integer, got {k!r}")
         if isinstance(min_db, bool) or not isinstance(min_db, (int, float)) or not min_db >= 0:
             raise InputError(f"min_db must be a number >= 0, got {min_db!r}")
-        ranked = [row for row in self.rows if math.isfinite(row.growth_db) and row.growth_db > min_db]
-        ranked.sort(key=lambda row: (-row.growth_db, row.depth))
-        return ranked[: int(k)]
+        if isinstance(loss_floor, bool) or not isinstance(loss_floor, (int, float)) or not (
+                0 <= loss_floor < math.inf):
+            raise InputError(f"loss_floor must be a number >= 0 (1 - cosine, e.g. 1e-4), got {loss_floor!r}")
+        if loss_floor > 0:
+            scored = [(culprit_score(row.cosine, row.input_cosine, loss_floor=loss_floor), row) for row in self.rows]
+        else:
+            scored = [(row.growth_db, row) for row in self.rows]
+        ranked = [(score, row) for score, row in scored if math.isfinite(score) and score > min_db]
+        ranked.sort(key=lambda item: (-item[0], item[1].depth))
+        return [row for _, row in ranked[: int(k)]]
 
     # ------------------------------------------------------------------
     # text and HTML
@@ -266,14 +334,17 @@ class LayerDivergence:
                          f"SNR {format_number(row.snr_db, '.1f')} dB")
         culprits = self.culprits(k)
         if culprits:
-            lines.append("  where it grows (culprits):")
+            lines.append("  where it grows (culprits, by score: growth above a loss of 1e-4):")
             for rank, row in enumerate(culprits, 1):
                 lines.append(
-                    f"    #{rank} {row.node} ({row.op_type}) at depth {row.depth}: +{row.growth_db:.1f} dB, "
+                    f"    #{rank} {row.node} ({row.op_type}) at depth {row.depth}: score {row.score:+.1f} dB "
+                    f"(growth {format_number(row.growth_db, '+.1f')} dB), "
                     f"cosine {format_cosine(row.input_cosine)} -> {format_cosine(row.cosine)}"
                 )
         else:
-            lines.append(f"  no node adds more than {CULPRIT_MIN_DB:g} dB to the divergence")
+            lines.append(f"  no node scores more than {CULPRIT_MIN_DB:g} dB: none adds a loss above 1e-4 "
+                         "(cosine 0.9999) and grows the divergence")
+        lines.append(f"  rule: {self.rule}")
         flagged = [row for row in self.rows if row.flags]
         if flagged:
             example = f"{flagged[0].output!r}: {'; '.join(flagged[0].flags)}"
@@ -295,7 +366,7 @@ class LayerDivergence:
         culprits = {row.output: rank for rank, row in enumerate(self.culprits(5), 1)}
         head = (
             "<tr><th>depth</th><th>node</th><th>op</th><th>output</th><th>shape</th><th>cosine</th>"
-            "<th>rel. L2</th><th>SNR dB</th><th>growth dB</th><th>flags</th></tr>"
+            "<th>rel. L2</th><th>SNR dB</th><th>growth dB</th><th>score dB</th><th>flags</th></tr>"
         )
         body = []
         for row in self.rows:
@@ -309,6 +380,7 @@ class LayerDivergence:
                 f"<td>{html.escape(format_number(row.rel_l2, '.3g'))}</td>"
                 f"<td>{html.escape(format_number(row.snr_db, '.1f'))}</td>"
                 f"<td>{html.escape(format_number(row.growth_db, '+.1f'))}</td>"
+                f"<td>{html.escape(format_number(row.score, '+.1f'))}</td>"
                 f"<td>{html.escape('; '.join(row.flags))}</td></tr>"
             )
         skipped = "".join(
@@ -342,6 +414,7 @@ class LayerDivergence:
             "settings": jsonable(dict(self.settings)),
             "notes": list(self.notes),
             "culprits": [row.output for row in self.culprits(5)],
+            "culprit_rule": self.rule,
             "rows": [row.to_dict() for row in self.rows],
             "skipped": [s.to_dict() for s in self.skipped],
         }
@@ -379,7 +452,8 @@ class LayerDivergence:
 
         Columns: compare, depth, node, op_type, output, shape, cosine,
         cosine_min, rel_l2, snr_db, input_cosine, growth_db, culprit_rank,
-        is_output, flags. Non-finite numbers are written as ``nan``/``inf``;
+        is_output, flags, score_db (the culprit score, see
+        :meth:`LayerDivergence.culprits`). Non-finite numbers are written as ``nan``/``inf``;
         text that a spreadsheet would run as a formula gets a leading ``'``
         (see :func:`layers_csv`).
         """
@@ -438,7 +512,7 @@ def format_layer_table(*results: LayerDivergence, max_rows: int | None = None, k
     for r in results:
         header += [f"cos {r.compare}", f"dB {r.compare}"]
     if len(results) == 1:
-        header = header[:4] + ["cosine", "rel L2", "SNR dB", "growth dB", "flags"]
+        header = header[:4] + ["cosine", "rel L2", "SNR dB", "growth dB", "score dB", "flags"]
     if ratio:
         header.append("nv12/noise")
     lines = []
@@ -451,8 +525,8 @@ def format_layer_table(*results: LayerDivergence, max_rows: int | None = None, k
         if len(results) == 1:
             mark = f"  <- #{ranks[0][row.output]}" if row.output in ranks[0] else ""
             cells += [format_cosine(row.cosine), format_number(row.rel_l2, ".3g"),
-                      format_number(row.snr_db, ".1f"), format_number(row.growth_db, "+.1f") + mark,
-                      "; ".join(row.flags)]
+                      format_number(row.snr_db, ".1f"), format_number(row.growth_db, "+.1f"),
+                      format_number(row.score, "+.1f") + mark, "; ".join(row.flags)]
         else:
             for lookup, rank in zip(lookups, ranks):
                 other = lookup.get(row.output)
@@ -478,6 +552,7 @@ def format_layer_table(*results: LayerDivergence, max_rows: int | None = None, k
     hidden = len(first.rows) - len(chosen)
     if hidden:
         out.append(f"... {hidden} more rows (pass max_rows=None for all)")
+    out.append(f"#n marks the culprits; {CULPRIT_RULE}")
     return "\n".join(out)
 
 
@@ -494,15 +569,15 @@ def layers_csv(results: Sequence[LayerDivergence]) -> str:
 
     >>> row = LayerRow(0, "image", "Input", "image", (1, 3, 2, 2), 0.99, 0.99, 0.1, 20.0, 0.99, 0.0)
     >>> print(layers_csv([LayerDivergence("nv12", "nv12 (horizon)", (row,))]).splitlines()[1])
-    nv12,0,image,Input,image,1x3x2x2,0.99,0.99,0.1,20.0,0.99,0.0,,0,
+    nv12,0,image,Input,image,1x3x2x2,0.99,0.99,0.1,20.0,0.99,0.0,,0,,0.0
     >>> row = LayerRow(1, '=HYPERLINK("http://x")', "Conv", "@y", (1,), 0.5, 0.5, 0.1, 20.0, 0.9, -0.5)
     >>> print(layers_csv([LayerDivergence("nv12", "nv12 (horizon)", (row,))]).splitlines()[1])
-    nv12,1,"'=HYPERLINK(""http://x"")",Conv,'@y,1,0.5,0.5,0.1,20.0,0.9,-0.5,,0,
+    nv12,1,"'=HYPERLINK(""http://x"")",Conv,'@y,1,0.5,0.5,0.1,20.0,0.9,-0.5,1,0,,6.986227770683492
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["compare", "depth", "node", "op_type", "output", "shape", "cosine", "cosine_min", "rel_l2",
-                     "snr_db", "input_cosine", "growth_db", "culprit_rank", "is_output", "flags"])
+                     "snr_db", "input_cosine", "growth_db", "culprit_rank", "is_output", "flags", "score_db"])
     for result in results:
         ranks = {row.output: rank for rank, row in enumerate(result.culprits(5), 1)}
         for row in result.rows:
@@ -511,6 +586,7 @@ def layers_csv(results: Sequence[LayerDivergence]) -> str:
                 _csv_text(row.output), _shape_str(row.shape),
                 repr(row.cosine), repr(row.cosine_min), repr(row.rel_l2), repr(row.snr_db), repr(row.input_cosine),
                 repr(row.growth_db), ranks.get(row.output, ""), int(row.is_output), _csv_text("; ".join(row.flags)),
+                repr(row.score),
             ])
     return buffer.getvalue()
 
