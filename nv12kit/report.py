@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from html.parser import HTMLParser
 from typing import Any
 
@@ -73,8 +73,23 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric: Seq
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
-def figures_for(report: Any) -> list[tuple[str, str]]:
-    """(caption, data URI) of every figure the report shows; empty without matplotlib."""
+def figures_for(report: Any, *, progress: bool = False) -> list[tuple[str, str]]:
+    """(caption, data URI) of every figure the report shows; empty without matplotlib.
+
+    Each figure is drawn once, at :data:`nv12kit.plots._base.FIGURE_DPI`, and cropped to what it
+    shows (:func:`nv12kit.plots.figure_to_png_bytes`).
+
+    Parameters
+    ----------
+    report : TriageReport
+    progress : bool, optional
+        A ``tqdm.auto`` bar over the figures (about a third of a second each), through
+        :func:`nv12kit._util.progress`; off by default.
+
+    Returns
+    -------
+    list of (str, str)
+    """
     try:
         from . import plots
     except ImportError:
@@ -82,34 +97,37 @@ def figures_for(report: Any) -> list[tuple[str, str]]:
     preview = report.preview
     if not preview:
         return []
+    from ._util import progress as progress_bar
     from .convert import nv12_to_rgb
 
-    shown: list[tuple[str, str]] = []
     worst = report.images[report.worst]
-
-    def add(caption: str, fig: Any) -> None:
-        shown.append((caption, plots.figure_to_data_uri(fig)))
-
     frame = preview["frame"]
-    add(f"Y, U and V planes of {worst.name} ({worst.frame_source})", plots.plot_planes(frame))
-    decoded = nv12_to_rgb(frame, convention=preview.get("convention", "horizon"))
-    add(f"Round-trip error of {worst.name}: |RGB - decode(NV12)|, largest channel", plots.plot_roundtrip_error(
-        preview["rgb"], decoded))
     t = report.thresholds
-    add(f"1 - cosine of every noise trial, per amplitude, with the NV12 loss ({worst.name})",
-        plots.plot_cosine_histograms(worst.noise))
     nv12 = {"qat_nv12 (node)": worst.nv12_cosine} if worst.nv12_cosine is not None else None
-    add(f"Noise floor against amplitude; the NV12 loss is marked (relative limit: {t.max_loss_ratio:g}x the floor "
-        f"at ±{t.reference_amplitude:g})", plots.plot_cosine_vs_amplitude(worst.noise, nv12_loss=nv12))
+    # (caption, how to draw it): drawn one at a time under the bar, each freed once it is a PNG
+    todo: list[tuple[str, Callable[[], Any]]] = [
+        (f"Y, U and V planes of {worst.name} ({worst.frame_source})", lambda: plots.plot_planes(frame)),
+        (f"Round-trip error of {worst.name}: |RGB - decode(NV12)|, largest channel",
+         lambda: plots.plot_roundtrip_error(
+             preview["rgb"], nv12_to_rgb(frame, convention=preview.get("convention", "horizon")))),
+        (f"1 - cosine of every noise trial, per amplitude, with the NV12 loss ({worst.name})",
+         lambda: plots.plot_cosine_histograms(worst.noise)),
+        (f"Noise floor against amplitude; the NV12 loss is marked (relative limit: {t.max_loss_ratio:g}x the floor "
+         f"at ±{t.reference_amplitude:g})", lambda: plots.plot_cosine_vs_amplitude(worst.noise, nv12_loss=nv12)),
+    ]
     layer_results = list(getattr(report, "layers", None) or [])
     if layer_results:
-        add("1 - cosine of every layer's output along the network's depth: NV12 round trip against pixel noise, "
-            "the layers where the loss grows most are marked",
-            plots.plot_layer_divergence(layer_results[0], others=layer_results[1:]))
+        rule = getattr(layer_results[0], "rule", "")
+        todo.append(("1 - cosine of every layer's output along the network's depth: NV12 round trip against pixel "
+                     "noise; the culprits are marked" + (f" ({rule})" if rule else ""),
+                     lambda: plots.plot_layer_divergence(layer_results[0], others=layer_results[1:])))
     out_feat, out_nv12 = preview.get("out_feat"), preview.get("out_nv12")
     if out_feat is not None and getattr(out_feat, "ndim", 0) >= 3 and out_feat.shape[-1] > 1:
-        add(f"|qat_feat - qat_nv12| of the dense output {worst.noise.output!r}",
-            plots.plot_output_diff(out_feat, out_nv12))
+        todo.append((f"|qat_feat - qat_nv12| of the dense output {worst.noise.output!r}",
+                     lambda: plots.plot_output_diff(out_feat, out_nv12)))
+    shown: list[tuple[str, str]] = []
+    for caption, draw in progress_bar(todo, desc="report figures", unit="figure", enabled=progress):
+        shown.append((caption, plots.figure_to_data_uri(draw())))
     return shown
 
 
@@ -174,7 +192,8 @@ def _parameters_html(report: Any) -> str:
             + "<h3>Timing</h3>" + _table(["stage", "wall time"], timing))
 
 
-def render_html(report: Any, *, figures: bool = True, standalone: bool = True, title: str | None = None) -> str:
+def render_html(report: Any, *, figures: bool = True, standalone: bool = True, title: str | None = None,
+                progress: bool = False) -> str:
     """The report as HTML.
 
     Parameters
@@ -188,6 +207,9 @@ def render_html(report: Any, *, figures: bool = True, standalone: bool = True, t
         fragment for notebooks.
     title : str, optional
         Page title (escaped).
+    progress : bool, optional
+        A ``tqdm.auto`` progress bar while the figures are drawn (the slow
+        part: a few seconds); off by default. See :func:`figures_for`.
     """
     heading = title or f"nv12kit triage: {report.parameters.get('model', 'model')}"
     body = [f"<h1>{_e(heading)}</h1>",
@@ -195,7 +217,7 @@ def render_html(report: Any, *, figures: bool = True, standalone: bool = True, t
             f"nv12kit {_e(report.versions.get('nv12kit', '?'))}; seed {_e(report.parameters.get('seed'))}.</p>",
             _verdict_html(report), _images_html(report)]
     if figures:
-        shown = figures_for(report)
+        shown = figures_for(report, progress=progress)
         if shown:
             body.append("<h2>Figures</h2>")
             for caption, uri in shown:

@@ -128,6 +128,18 @@ def _describe_error(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, NV12KitError) else f"{type(exc).__name__}: {exc}"
 
 
+def _figure_image(**layout: Any) -> Any:
+    """An Image for a figure's PNG: at its own size or shrunk to fit, never stretched (stretching blurs)."""
+    return ipywidgets.Image(format="png", layout=ipywidgets.Layout(
+        width="auto", height="auto", max_width="100%", object_fit="scale-down", align_self="flex-start", **layout))
+
+
+def _figure_row(children: Sequence[Any]) -> Any:
+    """Figures side by side while they fit and wrapped below each other when not: nothing is cropped."""
+    return ipywidgets.HBox(list(children), layout=ipywidgets.Layout(
+        flex_flow="row wrap", align_items="flex-start", width="100%", grid_gap="8px"))
+
+
 def _set_png(widget: Any, fig: Any) -> bytes:
     data = b"" if fig is None else figure_png(fig)
     widget.value = data
@@ -416,7 +428,11 @@ class PlaneViewer(_Shell):
     image : ImagePicker
     convention : ConventionPicker
     planes, error_map : ipywidgets.Image
-        The two figures as PNG.
+        The two figures as PNG, in a row that wraps on narrow screens.
+    pixels : ipywidgets.Image
+        The image and its round trip side by side at their own pixels
+        (:meth:`PlaneView.pixels_png`: nearest neighbour, integer scale),
+        shown at exactly that size so the browser does not blur them.
     stats : ipywidgets.HTML
         The round trip's PSNR, MAE and maximum error.
     result : PlaneView or None
@@ -429,10 +445,13 @@ class PlaneViewer(_Shell):
         self._size = size
         self.image = ImagePicker(image, size=size)
         self.convention = ConventionPicker(convention)
-        self.planes = ipywidgets.Image(format="png")
-        self.error_map = ipywidgets.Image(format="png")
+        self.planes = _figure_image()
+        self.error_map = _figure_image()
+        self.pixels = ipywidgets.Image(format="png", layout=ipywidgets.Layout(max_width="100%", height="auto",
+                                                                             align_self="flex-start"))
         self.stats = ipywidgets.HTML()
-        super().__init__([self.image, self.convention, self.stats, self.planes, self.error_map])
+        super().__init__([self.image, self.convention, self.stats, self.pixels,
+                          _figure_row([self.planes, self.error_map])])
         self.image.files.observe(self._redraw, names="value")
         self.convention.dropdown.observe(self._redraw, names="value")
         self._redraw()
@@ -449,7 +468,11 @@ class PlaneViewer(_Shell):
             return
         _set_png(self.planes, self.result.planes)
         _set_png(self.error_map, self.result.error)
-        self.stats.value = f"<p>{escape(self.result.summary())}</p>"
+        png = self.result.pixels_png()
+        self.pixels.value = png
+        self.pixels.width = str(int.from_bytes(png[16:20], "big"))  # CSS pixels = PNG pixels: no resampling
+        self.stats.value = (f"<p>{escape(self.result.summary())}<br><span style='color:#555'>above: the image and "
+                            f"its round trip, {self.result.pixel_scale}× pixels</span></p>")
         self._ok()
 
 
@@ -520,12 +543,13 @@ class NoiseExplorer(_Shell):
         self.convention = ipywidgets.Dropdown(options=list(CONVENTIONS), value=conv, description="convention",
                                               style=style)
         self.summary = ipywidgets.HTML()
-        self.histogram = ipywidgets.Image(format="png")
-        self.curve = ipywidgets.Image(format="png")
-        self.diff = ipywidgets.Image(format="png")
+        self.histogram = _figure_image()
+        self.curve = _figure_image()
+        self.diff = _figure_image()
         controls = ipywidgets.HBox([ipywidgets.VBox([self.amplitude, self.trials]),
-                                    ipywidgets.VBox([self.distribution, self.convention])])
-        super().__init__([controls, self.summary, ipywidgets.HBox([self.histogram, self.curve]), self.diff])
+                                    ipywidgets.VBox([self.distribution, self.convention])],
+                                   layout=ipywidgets.Layout(flex_flow="row wrap"))
+        super().__init__([controls, self.summary, _figure_row([self.histogram, self.curve]), self.diff])
         for control in (self.amplitude, self.distribution, self.trials, self.convention):
             control.observe(self._redraw, names="value")
         self._redraw()
@@ -672,8 +696,8 @@ class ConverterChecker(_Shell):
         self.height = ipywidgets.IntText(value=0, description="height")
         self.dumps_button = ipywidgets.Button(description="Check dumps", layout=ipywidgets.Layout(width="200px"))
         self.report = ipywidgets.HTML()
-        self.errors = ipywidgets.Image(format="png", layout=ipywidgets.Layout(display="none"))
-        self.planes = ipywidgets.Image(format="png", layout=ipywidgets.Layout(display="none"))
+        self.errors = _figure_image(display="none")
+        self.planes = _figure_image(display="none")
         tabs = ipywidgets.Tab(children=[
             ipywidgets.VBox([self.code, ipywidgets.HBox([self.order, self.run_button]), warning]),
             ipywidgets.VBox([self.image_path, self.y_path, self.uv_path, ipywidgets.HBox([self.width, self.height]),
@@ -681,7 +705,7 @@ class ConverterChecker(_Shell):
         ])
         tabs.set_title(0, "your function")
         tabs.set_title(1, "your Y/UV dumps")
-        super().__init__([self.expected, tabs, self.report, self.errors, self.planes])
+        super().__init__([self.expected, tabs, self.report, _figure_row([self.errors, self.planes])])
         self.run_button.on_click(lambda _: self.run_code())
         self.dumps_button.on_click(lambda _: self.run_dumps())
         if fn is not None:  # a function object the caller handed over explicitly: check it now

@@ -202,7 +202,8 @@ def test_plane_view_numbers_are_the_round_trip_error_of_the_frame():
     assert view.psnr == pytest.approx(10 * np.log10(255**2 / np.mean(diff.astype(float) ** 2)))
     assert view.notes and "cropped" in view.notes[0]
     html = view._repr_html_()
-    assert html.count("<img") == 2 and "data:image/png;base64," in html
+    # the two figures and the image beside its round trip at whole pixels (issue 18)
+    assert html.count("<img") == 3 and "data:image/png;base64," in html
 
 
 # ----------------------------------------------------------------------------
@@ -531,3 +532,59 @@ def test_widgets_re_exports_the_plain_functions_of_explore():
     shells = [n for n in widgets.__all__ if n not in explore.__all__]
     assert all(n.endswith(("Picker", "_picker", "Viewer", "_viewer", "Explorer", "_explorer", "Checker", "_checker"))
                for n in shells), shells
+
+
+# ----------------------------------------------------------------------------
+# what the user sees: figures wrap instead of being cropped, small frames stay sharp (issue 18)
+# ----------------------------------------------------------------------------
+def _figure_rows(widget) -> list:
+    rows, todo = [], [widget]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, widgets.ipywidgets.HBox) and any(
+                isinstance(c, widgets.ipywidgets.Image) for c in item.children):
+            rows.append(item)
+        todo.extend(getattr(item, "children", ()))
+    return rows
+
+
+def _assert_unstretched(image) -> None:
+    # shrunk to the notebook's width when too wide, never stretched, no fixed pixel width in CSS
+    assert image.layout.max_width == "100%" and image.layout.height == "auto"
+    assert image.layout.align_self == "flex-start"
+    assert not (image.layout.width or "").endswith("px")
+
+
+def test_figures_sit_in_rows_that_wrap_and_are_never_stretched(fragile_session):
+    explorer = widgets.noise_explorer(fragile_session, trials=5)
+    viewer = widgets.plane_viewer(size=(64, 64))
+    checker = widgets.converter_checker()
+    for widget, figures in ((explorer, (explorer.histogram, explorer.curve)),
+                            (viewer, (viewer.planes, viewer.error_map)), (checker, (checker.errors, checker.planes))):
+        rows = _figure_rows(widget)
+        row = next(r for r in rows if figures[0] in r.children)
+        assert figures[1] in row.children and row.layout.flex_flow == "row wrap"
+        for image in figures:
+            _assert_unstretched(image)
+
+
+def test_plane_viewer_shows_small_frames_at_whole_pixels():
+    viewer = widgets.plane_viewer(str(photo_path("coffee")), size=(32, 48))
+    view = viewer.result
+    assert view.pixel_scale == 5  # 256 // 48
+    from PIL import Image
+
+    png = bytes(viewer.pixels.value)
+    shown = np.asarray(Image.open(__import__("io").BytesIO(png)).convert("RGB"))
+    assert shown.shape == (32 * 5, 2 * 48 * 5 + 4, 3) and viewer.pixels.width == str(shown.shape[1])
+    # nearest neighbour by an integer factor: every 5x5 block is one source pixel, left the image, right the trip
+    np.testing.assert_array_equal(shown[::5, : 48 * 5 : 5], view.rgb)
+    np.testing.assert_array_equal(shown[2::5, 2 : 48 * 5 : 5], view.rgb)
+    np.testing.assert_array_equal(shown[::5, 48 * 5 + 4 :: 5], view.decoded)
+    assert png == view.pixels_png()  # the widget shows what the plain function makes
+    assert "image-rendering:pixelated" in view._repr_html_() and "flex-wrap:wrap" in view._repr_html_()
+
+
+def test_big_frames_are_shown_at_their_own_pixels():
+    view = explore.plane_view_figures(np.zeros((300, 400, 3), np.uint8))
+    assert view.pixel_scale == 1

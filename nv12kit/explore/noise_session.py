@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..images import prepare_image
 from ..noise import DISTRIBUTIONS, NoiseStudy, noise_label, noise_study, perturb_trial
 from ..preprocess import Preprocess
-from .common import _resolve_preprocess, escape, figure_img_html
+from .common import _resolve_preprocess, escape, figure_img_html, figure_row_html
 
 __all__ = ["NoiseSession", "NoiseExplorerState", "noise_explorer_state"]
 
@@ -241,8 +241,8 @@ class NoiseExplorerState:
 
     def _repr_html_(self) -> str:
         parts = [f"<div class='nv12kit-noise'><p>{escape(self.summary())}</p>",
-                 figure_img_html(self.histogram, "histogram of trial cosines"), "<br>",
-                 figure_img_html(self.curve, "noise floor against amplitude")]
+                 figure_row_html(figure_img_html(self.histogram, "histogram of trial cosines"),
+                                 figure_img_html(self.curve, "noise floor against amplitude"))]
         if self.diff is not None:
             parts += ["<br>", figure_img_html(self.diff, "output difference maps")]
         elif self.diff_note:

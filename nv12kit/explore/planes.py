@@ -15,7 +15,7 @@ from ..convert import nv12_to_rgb, rgb_to_nv12
 from ..images import prepare_image
 from ..roundtrip import image_error
 from ..yuv import NV12Frame
-from .common import escape, figure_img_html
+from .common import escape, figure_img_html, figure_row_html, pixel_scale, pixels_png
 
 __all__ = ["PlaneView", "plane_view_figures"]
 
@@ -61,12 +61,33 @@ class PlaneView:
         return (f"{self.name} ({w}x{h}) through {self.convention}: PSNR {psnr} dB, MAE {self.mae:.3f}, "
                 f"max error {self.max_error} levels")
 
+    @property
+    def pixel_scale(self) -> int:
+        """The integer factor :meth:`pixels_png` enlarges by: 1 for big frames, up to 8 for small ones."""
+        return pixel_scale(*self.rgb.shape[:2])
+
+    def pixels_png(self) -> bytes:
+        """The image and its round trip side by side, at their own pixels (nearest neighbour, integer scale).
+
+        Show it at its own size: the round trip's colour bleeding is then visible pixel by pixel, not
+        smoothed away by resampling.
+        """
+        return pixels_png(self.rgb, self.decoded, scale=self.pixel_scale)
+
     def _repr_html_(self) -> str:
+        import base64
+
         notes = "".join(f"<li>{escape(n)}</li>" for n in self.notes)
+        png = self.pixels_png()
+        width = int.from_bytes(png[16:20], "big")
+        pixels = (f"<img alt='{escape(self.name)} and its round trip' src='data:image/png;base64,"
+                  f"{base64.b64encode(png).decode('ascii')}' style='width:{width}px;max-width:100%;height:auto;"
+                  "image-rendering:pixelated'>")
         return (f"<div class='nv12kit-planes'><p>{escape(self.summary())}</p>"
                 + (f"<ul>{notes}</ul>" if notes else "")
-                + figure_img_html(self.planes, f"Y, U and V planes of {self.name}") + "<br>"
-                + figure_img_html(self.error, f"round-trip error of {self.name}") + "</div>")
+                + f"<p>left: the image; right: after the round trip ({self.pixel_scale}× pixels)</p>" + pixels
+                + figure_row_html(figure_img_html(self.planes, f"Y, U and V planes of {self.name}"),
+                                  figure_img_html(self.error, f"round-trip error of {self.name}")) + "</div>")
 
 
 def plane_view_figures(

@@ -9,8 +9,11 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 
 from ..errors import InputError
 from ..yuv import NV12Frame
@@ -45,24 +48,98 @@ def _figure_and_ax(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figur
     return _root_figure(ax.figure), ax
 
 
+#: Dots per inch of every PNG nv12kit writes (reports, widgets, the layers command): one size everywhere.
+FIGURE_DPI = 100
+#: White margin (inches) kept around the tight box of a figure's contents in its PNG.
+PNG_PAD_INCHES = 0.06
+# Drawn aspect beyond which an image is stretched (aspect="auto"): a 2x4000 frame at its true aspect is a hairline.
+_MAX_ASPECT = 8.0
+
+
+def _image_shape(height: int, width: int, *, long_side: float = 4.8, short_min: float = 1.2,
+                 tall_max: float = 5.5) -> tuple[float, float, str]:
+    """(width, height) in inches to draw an image at, and the ``aspect`` for imshow.
+
+    The true aspect while it stays within ``_MAX_ASPECT``; beyond it the short side is kept at
+    ``short_min`` inches and the pixels are stretched (``aspect="auto"``), so a very wide or tall frame
+    stays readable.
+    """
+    ratio = width / max(height, 1)
+    if ratio >= 1:
+        w_in = long_side
+        h_in = w_in / ratio
+    else:
+        h_in = min(tall_max, long_side / ratio)
+        w_in = h_in * ratio
+    aspect = "equal"
+    if max(ratio, 1 / ratio) > _MAX_ASPECT or min(w_in, h_in) < short_min * 0.5:
+        aspect = "auto"
+        w_in, h_in = max(w_in, short_min), max(h_in, short_min)
+    return w_in, h_in, aspect
+
+
 def _image_figsize(height: int, width: int) -> tuple[float, float]:
-    """Figure size that keeps an image's aspect, plus room for a colourbar, labels and a two-line title."""
-    image_w, image_h = 4.8, 4.8 * height / max(width, 1)
-    if image_h > 6.0:  # portrait: bound the height instead of the width
-        image_w, image_h = 6.0 * width / max(height, 1), 6.0
-    return (max(image_w + 1.7, 5.0), max(image_h + 1.2, 2.8))
+    """Figure size for one image with a colourbar, axis labels and a two-line title."""
+    w_in, h_in, _ = _image_shape(height, width)
+    wide = width >= 2 * height
+    # wide images get their colourbar below (a side bar as short as the image cannot hold its label)
+    extra_w, extra_h = (1.3, 2.2) if wide else (2.2, 1.4)
+    return (max(w_in + extra_w, 4.0), max(h_in + extra_h, 2.8))
 
 
-def _integer_ticks(ax: Axes) -> None:
-    # Pixel indices: no 0.5 ticks on tiny images.
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+def _tick_font_points(size: Any = "small") -> float:
+    return float(FontProperties(size=size).get_size_in_points())
 
 
-def _side_colorbar(ax: Axes, image: Any, **kwargs: Any) -> Any:
-    """A colourbar exactly as tall as the image, in an inset axes (a plain one spans the whole axes box)."""
-    cax = ax.inset_axes((1.03, 0.0, 0.045, 1.0))
-    return ax.figure.colorbar(image, cax=cax, **kwargs)
+class _FittingLocator(MaxNLocator):
+    """Integer ticks, as many as fit side by side without touching: axis length over label width.
+
+    ``MaxNLocator(nbins="auto")`` assumes labels three characters wide; pixel indices on a
+    4000-pixel frame are four digits, and their labels overlapped on narrow panels.
+    """
+
+    def __init__(self, fontsize: float, **kwargs: Any) -> None:
+        super().__init__(integer=True, min_n_ticks=1, **kwargs)
+        self._fontsize = fontsize
+
+    def tick_values(self, vmin: float, vmax: float) -> Any:
+        axis = self.axis
+        if axis is not None and axis.axes is not None:
+            box = axis.axes.bbox
+            points_per_pixel = 72.0 / axis.axes.figure.dpi
+            digits = len(str(int(max(abs(vmin), abs(vmax), 1))))
+            if axis.axis_name == "x":
+                room, label = box.width * points_per_pixel, self._fontsize * (0.62 * digits + 1.6)
+            else:
+                room, label = box.height * points_per_pixel, self._fontsize * 2.2
+            self.set_params(nbins=max(1, min(9, int(room // max(label, 1.0)))))
+        return super().tick_values(vmin, vmax)
+
+
+def _integer_ticks(ax: Axes, *, fontsize: Any = "small") -> None:
+    # Pixel indices: no 0.5 ticks on tiny images, and no more labels than fit.
+    points = _tick_font_points(fontsize)
+    ax.tick_params(labelsize=points)
+    ax.xaxis.set_major_locator(_FittingLocator(points))
+    ax.yaxis.set_major_locator(_FittingLocator(points))
+
+
+def _heatmap_colorbar(ax: Axes, image: Any, label: str, *, below: bool, **kwargs: Any) -> Any:
+    """A colourbar that constrained layout places: beside a tall or square image, below a wide one.
+
+    On the caller's axes in a figure without a layout engine the bar goes in an inset beside the
+    image instead, so it takes no room from the caller's other axes.
+    """
+    fig = ax.figure
+    if _root_figure(fig).get_layout_engine() is None:
+        bar = fig.colorbar(image, cax=ax.inset_axes((1.03, 0.0, 0.045, 1.0)), **kwargs)
+    elif below:
+        bar = fig.colorbar(image, ax=ax, location="bottom", shrink=0.9, aspect=30, pad=0.02, **kwargs)
+    else:
+        bar = fig.colorbar(image, ax=ax, location="right", shrink=0.9, aspect=25, pad=0.02, **kwargs)
+    bar.set_label(label, fontsize="small")
+    bar.ax.tick_params(labelsize="small")
+    return bar
 
 
 def _check_frame(frame: Any) -> NV12Frame:
@@ -130,17 +207,44 @@ def _fmt_psnr(psnr: float) -> str:
 # ----------------------------------------------------------------------------
 # figures for HTML reports
 # ----------------------------------------------------------------------------
-def figure_to_png_bytes(fig: Figure, *, dpi: float = 100) -> bytes:
-    """Render a figure to PNG bytes, without pyplot.
+def png_region(fig: Figure, renderer: Any) -> Bbox:
+    """The part of a drawn figure its PNG shows, in display pixels: the tight box of everything
+    drawn (as ``bbox_inches="tight"`` computes it) grown by :data:`PNG_PAD_INCHES`.
 
-    The PNG carries no "Software" metadata (and so no URL), and rendering
-    does not change the figure or matplotlib's backend.
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A figure just drawn with ``renderer``.
+    renderer : matplotlib renderer
+
+    Returns
+    -------
+    matplotlib.transforms.Bbox
+    """
+    tight = fig.get_tightbbox(renderer)  # inches
+    return tight.padded(PNG_PAD_INCHES).transformed(fig.dpi_scale_trans)
+
+
+def figure_to_png_bytes(fig: Figure, *, dpi: float = FIGURE_DPI) -> bytes:
+    """Render a figure to PNG bytes, without pyplot: drawn once, cropped to its contents.
+
+    The figure is drawn once at ``dpi`` and the PNG is the tight box of
+    everything drawn plus a small margin (:func:`png_region`, what
+    ``savefig(bbox_inches="tight")`` shows), so no label is cut off and no
+    empty border is kept. Drawing once instead of twice (savefig lays a
+    constrained-layout figure out in a first, unrendered draw) halves the
+    time. When something sticks out of the figure the PNG is made by
+    ``savefig(bbox_inches="tight")`` instead, which grows the canvas. The
+    PNG carries no "Software" metadata (and so no URL), and rendering does
+    not change the figure's canvas or matplotlib's backend.
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
     dpi : float, optional
-        Dots per inch; a 7.5 x 4.6 inch figure at 100 dpi is 750 x 460 pixels.
+        Dots per inch (:data:`FIGURE_DPI`, 100, for every figure nv12kit
+        writes); a 7.5 x 4.6 inch figure at 100 dpi is at most 750 x 460
+        pixels.
 
     Returns
     -------
@@ -162,13 +266,36 @@ def figure_to_png_bytes(fig: Figure, *, dpi: float = 100) -> bytes:
         hint = "; pass ax.figure" if isinstance(fig, Axes) else ""
         raise InputError(f"fig must be a matplotlib Figure, got {type(fig).__name__}{hint}")
     resolution = _positive(dpi, "dpi")
+    from PIL import Image  # matplotlib's own PNG writer is Pillow too
+
+    own_canvas, own_dpi = fig.canvas, fig.dpi
+    try:
+        fig.dpi = resolution
+        canvas = FigureCanvasAgg(fig)  # binds itself to fig; the caller's canvas is put back below
+        canvas.draw()
+        region = png_region(fig, canvas.get_renderer())
+        width, height = canvas.get_width_height()
+        pad = PNG_PAD_INCHES * resolution
+        # what is drawn lies on the canvas: crop (the margin may be narrower where the contents touch the edge)
+        if region.x0 + pad >= -1 and region.y0 + pad >= -1 and region.x1 - pad <= width + 1 and (
+                region.y1 - pad <= height + 1):
+            x0, x1 = max(int(math.floor(region.x0)), 0), min(int(math.ceil(region.x1)), width)
+            top, bottom = max(int(math.floor(height - region.y1)), 0), min(int(math.ceil(height - region.y0)), height)
+            pixels = np.asarray(canvas.buffer_rgba())[top:bottom, x0:x1]
+            buffer = io.BytesIO()
+            Image.fromarray(np.ascontiguousarray(pixels)).save(buffer, format="png")
+            return buffer.getvalue()
+    finally:
+        fig.dpi = own_dpi
+        fig.set_canvas(own_canvas)
     buffer = io.BytesIO()
     # A Figure made without pyplot has no canvas of its own; savefig borrows Agg's for "png".
-    fig.savefig(buffer, format="png", dpi=resolution, metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=resolution, metadata={"Software": None}, bbox_inches="tight",
+                pad_inches=PNG_PAD_INCHES)
     return buffer.getvalue()
 
 
-def figure_to_data_uri(fig: Figure, *, dpi: float = 100) -> str:
+def figure_to_data_uri(fig: Figure, *, dpi: float = FIGURE_DPI) -> str:
     """Render a figure as a ``data:image/png;base64,...`` URI for ``<img src=...>`` in self-contained HTML.
 
     Parameters

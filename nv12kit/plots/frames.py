@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -21,11 +22,12 @@ from ._base import (
     _check_title,
     _figure_and_ax,
     _fmt_psnr,
+    _heatmap_colorbar,
     _image_figsize,
+    _image_shape,
     _integer_ticks,
     _positive,
     _rgb_image,
-    _side_colorbar,
 )
 
 
@@ -41,6 +43,12 @@ def plot_planes(frame: NV12Frame, *, axes: Sequence[Axes] | None = None, title: 
     levels, so the two can be compared and a grey frame stays white rather
     than amplifying rounding noise. Each panel's title gives the plane's size
     in pixels (width × height) and its value range.
+
+    The layout follows the frame's shape: side by side for most frames,
+    stacked for wide ones (width at least 2.5 × height), with pixels
+    stretched when the aspect passes 8:1 (a 2 × 4000 strip) so every panel
+    stays readable; the panel titles then say "stretched". Axis ticks are
+    thinned to what fits, and each colour bar's label fits its bar.
 
     Parameters
     ----------
@@ -76,37 +84,67 @@ def plot_planes(frame: NV12Frame, *, axes: Sequence[Axes] | None = None, title: 
     title = _check_title(title)
     h, w = frame.shape
     owned = axes is None
-    fig, panels = _axes_row(axes, 3, _planes_figsize(h, w), "Y, U and V")
+    layout = _planes_layout(h, w)
+    if owned:
+        fig = Figure(figsize=layout.figsize, layout="constrained")
+        panels = list(np.atleast_1d(fig.subplots(3, 1) if layout.stacked else fig.subplots(1, 3)))
+    else:
+        fig, panels = _axes_row(axes, 3, layout.figsize, "Y, U and V")
+    beside = layout.bar_beside or not owned
+    bar_room = layout.image_h if beside else layout.image_w
 
     y, u, v = frame.y, frame.u, frame.v
     # One chroma scale for U and V, symmetric about 128, never narrower than ±16 levels.
     reach = max(int(np.abs(u.astype(np.int16) - 128).max()), int(np.abs(v.astype(np.int16) - 128).max()), 16)
+    # The long chroma label only where the bar is long enough to carry it; otherwise the title says it.
+    long_label = owned and bar_room >= 1.7
+    chroma_label = "level (128 = no colour)" if long_label else "level"
     specs = (
         ("Y (luma)", y, "gray", 0, 255, "level"),
-        ("U (Cb)", u, "RdBu_r", 128 - reach, 128 + reach, "level (128 = no colour)"),
-        ("V (Cr)", v, "RdBu_r", 128 - reach, 128 + reach, "level (128 = no colour)"),
+        ("U (Cb)", u, "RdBu_r", 128 - reach, 128 + reach, chroma_label),
+        ("V (Cr)", v, "RdBu_r", 128 - reach, 128 + reach, chroma_label),
     )
+    stretched = ", stretched" if layout.aspect == "auto" else ""
     for ax, (name, plane, cmap, lo, hi, label) in zip(panels, specs):
-        image = ax.imshow(plane, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
+        image = ax.imshow(plane, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest", aspect=layout.aspect)
         ph, pw = plane.shape
         lo_value, hi_value = int(plane.min()), int(plane.max())
         values = f"all {lo_value}" if lo_value == hi_value else f"values {lo_value}–{hi_value}"
-        ax.set_title(f"{name}, {pw}×{ph} px (W×H)\n{values}, mean {float(plane.mean()):.1f}", fontsize="medium")
-        ax.tick_params(labelsize="small")
+        neutral = "" if long_label or name.startswith("Y") else "; 128 = no colour"
+        ax.set_title(f"{name}, {pw}×{ph} px{stretched}\n{values}, mean {float(plane.mean()):.1f}{neutral}",
+                     fontsize="medium")
         _integer_ticks(ax)
-        bar = ax.figure.colorbar(image, ax=ax, location="bottom", shrink=0.85, aspect=25)
+        bar = ax.figure.colorbar(image, ax=ax, location="right" if beside else "bottom", shrink=0.9,
+                                 aspect=20 if beside else 25, pad=0.03)
         bar.set_label(label, fontsize="small")
         bar.ax.tick_params(labelsize="small")
     if owned:
-        fig.suptitle(title if title is not None else f"NV12 planes of a {w}×{h} frame (W×H)")
+        fig.suptitle(title if title is not None else f"NV12 planes of a {w}×{h} frame (W×H)", fontsize="large")
     elif title is not None:
         panels[0].set_title(f"{title}\n{panels[0].get_title()}", fontsize="medium")
     return fig
 
 
-def _planes_figsize(height: int, width: int) -> tuple[float, float]:
-    panel = 3.4
-    return (3 * panel + 0.4, float(np.clip(panel * height / max(width, 1) + 1.4, 3.2, 9.0)))
+class _PlanesLayout(NamedTuple):
+    figsize: tuple[float, float]
+    stacked: bool  # three rows (wide frames) instead of three columns
+    bar_beside: bool  # colour bars on the right instead of below
+    image_w: float
+    image_h: float
+    aspect: str
+
+
+def _planes_layout(height: int, width: int) -> _PlanesLayout:
+    """How to lay out the three planes of a ``width`` × ``height`` frame so that every label fits."""
+    ratio = width / max(height, 1)
+    if ratio >= 2.5:  # wide: stacked rows, each as wide as the figure
+        image_w, image_h, aspect = _image_shape(height, width, long_side=7.0, short_min=0.8)
+        return _PlanesLayout((image_w + 2.0, 3 * (image_h + 1.15) + 0.5), True, True, image_w, image_h, aspect)
+    image_w, image_h, aspect = _image_shape(height, width, long_side=3.0, short_min=1.2, tall_max=5.0)
+    beside = image_w < 2.2  # a bar below a narrow image is too short for its label
+    slot_w = max(image_w + (1.3 if beside else 0.45), 2.4)  # the two-line titles need about 2.2 inches
+    slot_h = image_h + (1.3 if beside else 1.55)
+    return _PlanesLayout((3 * slot_w + 0.2, slot_h + 0.45), False, beside, image_w, image_h, aspect)
 
 
 # ----------------------------------------------------------------------------
@@ -184,16 +222,27 @@ def plot_roundtrip_error(
     biggest = float(error.max())
     scale_top = top if top is not None else max(biggest, 1.0)
 
-    fig, ax = _figure_and_ax(ax, _image_figsize(*a.shape[:2]))
-    image = ax.imshow(error, cmap="magma", vmin=0, vmax=scale_top, interpolation="nearest")
-    bar = _side_colorbar(ax, image, extend="max" if biggest > scale_top else "neither")
-    bar.set_label(f"|RGB − decoded|, {reduce} over R, G, B (levels)")
-    ax.set_title(f"{title if title is not None else 'RGB → NV12 → RGB error'}\n"
-                 f"PSNR {_fmt_psnr(psnr)}, MAE {mae:.3f}, max {max_abs} levels", fontsize="medium")
-    ax.set_xlabel("x (pixels)")
-    ax.set_ylabel("y (pixels)")
+    h, w = a.shape[:2]
+    fig, ax = _figure_and_ax(ax, _image_figsize(h, w))
+    _, _, aspect = _image_shape(h, w)
+    image = ax.imshow(error, cmap="magma", vmin=0, vmax=scale_top, interpolation="nearest", aspect=aspect)
+    wide = w >= 2 * h
+    # the channel reduction goes in the title: a colour bar as short as a wide image cannot carry it
+    _heatmap_colorbar(ax, image, "|RGB − decoded| (levels)", below=wide,
+                      extend="max" if biggest > scale_top else "neither")
+    head = title if title is not None else "RGB → NV12 → RGB error"
+    stretched = " (stretched)" if aspect == "auto" else ""
+    ax.set_title(f"{_wrap(head, wide)}\nPSNR {_fmt_psnr(psnr)}, MAE {mae:.3f}, max {max_abs} levels\n"
+                 f"{reduce} over R, G, B{stretched}", fontsize="medium")
+    ax.set_xlabel("x (pixels)", fontsize="small")
+    ax.set_ylabel("y (pixels)", fontsize="small")
     _integer_ticks(ax)
     return fig
+
+
+def _wrap(text: str, wide: bool) -> str:
+    """A title line broken to the width of its axes (about 34 characters on a 4.8-inch image)."""
+    return "\n".join(textwrap.wrap(text, 60 if wide else 40)) or text
 
 
 
@@ -261,18 +310,22 @@ def plot_conversion_error(
     conv = get_convention(convention)
     if not isinstance(subject, str):
         raise InputError(f"subject must be a string, got {type(subject).__name__}")
-    fig, (source, decoded, luma) = _axes_row(axes, 3, (13, 4.2), "the image, the decoded frame and the luma error")
+    h, w = rgb.shape[:2]
+    image_w, image_h, aspect = _image_shape(h, w, long_side=3.4, short_min=1.0, tall_max=4.5)
+    size = (3 * max(image_w + 0.8, 3.0), image_h + 1.6)
+    fig, (source, decoded, luma) = _axes_row(axes, 3, size, "the image, the decoded frame and the luma error")
     theirs = nv12_to_rgb(frame, convention=conv)
     psnr, mae, _ = image_error(rgb, theirs)
     delta = np.abs(frame.y.astype(np.int16) - rgb_to_nv12(rgb, convention=conv).y.astype(np.int16))
-    source.imshow(rgb, interpolation="nearest")
+    source.imshow(rgb, interpolation="nearest", aspect=aspect)
     source.set_title("the image", fontsize="medium")
-    decoded.imshow(theirs, interpolation="nearest")
+    decoded.imshow(theirs, interpolation="nearest", aspect=aspect)
     psnr_text = "∞" if math.isinf(psnr) else f"{psnr:.1f}"
-    decoded.set_title(f"{subject}, decoded as the chip does ({conv.name})\nPSNR {psnr_text} dB, MAE {mae:.2f} "
-                      "against the image", fontsize="medium")
-    shown = luma.imshow(delta, cmap="magma", vmin=0, vmax=max(int(delta.max()), 1), interpolation="nearest")
-    luma.figure.colorbar(shown, ax=luma, shrink=0.8).set_label("levels")
+    heading = "\n".join(textwrap.wrap(f"{subject}, decoded as the chip does ({conv.name})", 34))
+    decoded.set_title(f"{heading}\nPSNR {psnr_text} dB, MAE {mae:.2f}", fontsize="medium")
+    shown = luma.imshow(delta, cmap="magma", vmin=0, vmax=max(int(delta.max()), 1), interpolation="nearest",
+                        aspect=aspect)
+    _heatmap_colorbar(luma, shown, "levels", below=w >= 2 * h)
     luma.set_title(f"|Y − nv12kit's {conv.name} Y|\nmean {float(delta.mean()):.2f}, max {int(delta.max())} levels",
                    fontsize="medium")
     for ax in (source, decoded, luma):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,7 +13,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..errors import InputError
-from ._base import _axes_row, _check_title, _figure_and_ax, _image_figsize, _integer_ticks, _side_colorbar
+from ._base import (
+    _axes_row,
+    _check_title,
+    _figure_and_ax,
+    _heatmap_colorbar,
+    _image_figsize,
+    _image_shape,
+    _integer_ticks,
+)
 
 # ----------------------------------------------------------------------------
 # dense output difference
@@ -137,14 +146,15 @@ def plot_output_diff(
         numbers += f"; {bad} NaN/Inf pixels (cyan)"
 
     fig, ax = _figure_and_ax(ax, _image_figsize(h, w))
+    _, _, aspect = _image_shape(h, w)
     cmap = matplotlib.colormaps["magma"].with_extremes(bad="cyan")
     image = ax.imshow(np.where(finite, shown, np.nan), cmap=cmap, vmin=0, vmax=biggest if biggest > 0 else 1.0,
-                      interpolation="nearest")
-    bar = _side_colorbar(ax, image)
-    bar.set_label("|a − b| (output units)")
-    ax.set_title(f"{title if title is not None else 'Output difference |a − b|'}\n{numbers}", fontsize="medium")
-    ax.set_xlabel("x (output pixels)")
-    ax.set_ylabel("y (output pixels)")
+                      interpolation="nearest", aspect=aspect)
+    _heatmap_colorbar(ax, image, "|a − b| (output units)", below=w >= 2 * h)
+    head = "\n".join(textwrap.wrap(title if title is not None else "Output difference |a − b|", 40))
+    ax.set_title(f"{head}\n{numbers}", fontsize="medium")
+    ax.set_xlabel("x (output pixels)", fontsize="small")
+    ax.set_ylabel("y (output pixels)", fontsize="small")
     _integer_ticks(ax)
     return fig
 
