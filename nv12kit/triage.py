@@ -297,11 +297,15 @@ class TriageReport:
         text = json.dumps(jsonable(self.to_dict()), indent=2, allow_nan=False)
         return atomic_write(path, text.encode("utf-8"))
 
-    def to_html(self, path: str | os.PathLike[str], *, figures: bool = True) -> pathlib.Path:
-        """Write a self-contained HTML report (inline PNG figures, no external resources), atomically."""
+    def to_html(self, path: str | os.PathLike[str], *, figures: bool = True, progress: bool = False) -> pathlib.Path:
+        """Write a self-contained HTML report (inline PNG figures, no external resources), atomically.
+
+        ``progress`` shows a ``tqdm.auto`` bar over the figures, which take
+        most of the time (about a second for a triage's five).
+        """
         from .report import render_html
 
-        return atomic_write(path, render_html(self, figures=figures).encode("utf-8"))
+        return atomic_write(path, render_html(self, figures=figures, progress=progress).encode("utf-8"))
 
 
 def _fmt(value: Any) -> str:

@@ -358,3 +358,17 @@ def test_headline_names_the_rule_that_decided(nv12_cos, floor_cos, verdict_id, s
         assert text in verdict.title, (text, verdict.title)
     for text in never:
         assert text not in verdict.title, (text, verdict.title)
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_cli_report_writing_shows_progress_unless_quiet(tmp_path, capsys, quiet):
+    from nv12kit.cli import main
+
+    model = nv12kit.data.photo_path("astronaut").parent / "demo_robust.onnx"
+    argv = ["triage", "--model", str(model), "--image", str(nv12kit.data.photo_path("astronaut")),
+            "--trials", "2", "--report", str(tmp_path / "r.html")] + (["--quiet"] if quiet else [])
+    assert main(argv) in (0, 1)
+    err = capsys.readouterr().err
+    assert ("report figures" in err) is not quiet
+    assert ("noise trials" in err) is not quiet
+    assert (tmp_path / "r.html").stat().st_size > 10_000

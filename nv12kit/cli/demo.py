@@ -24,6 +24,7 @@ def register(sub: Any) -> None:
     demo = sub.add_parser("demo", help="triage the bundled demo models on the bundled photos")
     demo.add_argument("--report", default=None, help="write a self-contained HTML report here (its folder is "
                       "created if missing)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
     add_force_argument(demo)
     demo.set_defaults(func=run)
 
@@ -85,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"== {path.name}")
             print(report)
             print()
-            sections.append((f"{path.name}: {report.verdict.id}", render_html(report, standalone=False)))
+            sections.append((f"{path.name}: {report.verdict.id}", render_html(report, standalone=False,
+                                                                           progress=not args.quiet)))
         photos = _demo_photos()
         rows = roundtrip_table(photos, DEMO_CONVENTIONS)
         print("Round trips of the bundled photos (honest ones first, then mismatches):\n")

@@ -63,7 +63,8 @@ def add_layers_arguments(parser: argparse.ArgumentParser) -> None:
                         help="calibration images when the int8 model is built here (default: the image)")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
                         help=f"tensors compared per graph segment; lower bounds memory (default: {DEFAULT_CHUNK_SIZE})")
-    parser.add_argument("--top", type=int, default=5, help="culprits to name (default: 5)")
+    parser.add_argument("--top", type=int, default=5,
+                        help="culprits to name, by score: growth counted above a loss of 1e-4 (default: 5)")
     parser.add_argument("--max-rows", type=int, default=None, help="print at most this many rows (culprits always)")
     parser.add_argument("--json", default=None, metavar="FILE", help="write every result as JSON")
     parser.add_argument("--csv", default=None, metavar="FILE", help="write one line per tensor and comparison")

@@ -113,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
         )
         print(report)
         if args.report:
-            print(f"HTML report: {report.to_html(args.report, figures=not args.no_figures).resolve()}")
+            written = report.to_html(args.report, figures=not args.no_figures, progress=not args.quiet)
+            print(f"HTML report: {written.resolve()}")
         if args.json:
             print(f"JSON report: {report.to_json(args.json).resolve()}")
     return report.exit_code
