@@ -16,9 +16,10 @@ from nv12kit.notebook_report import render_notebook
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 GUIDED = ROOT / "notebooks" / "01_guided_triage.ipynb"
 
-# Notebook 01 with its defaults (demo_robust, healthy): planes and round-trip error (step 2), histogram and
-# floor-against-amplitude curve (step 5), and the report's planes, round trip, histogram and curve.
-EXPECTED_IMAGES = 2 + 2 + 4
+# Notebook 01 with its defaults (demo_robust, healthy): planes, round-trip error and the pixel-exact image and
+# round trip side by side (step 2), histogram and floor-against-amplitude curve (step 5), and the report's planes,
+# round trip, histogram and curve.
+EXPECTED_IMAGES = 3 + 2 + 4
 
 
 def _chromium() -> str | None:

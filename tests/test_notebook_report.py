@@ -25,10 +25,11 @@ from nv12kit.notebook_report import (
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 GUIDED = ROOT / "notebooks" / "01_guided_triage.ipynb"
 
-# Figures of notebook 01 on demo_fragile with one image: the planes and the round-trip error (step 2), the
-# histogram and the floor-against-amplitude curve (step 5), and the report's five (planes, round trip, histogram,
-# curve, and the per-layer divergence that an over-sensitive verdict adds).
-EXPECTED_IMAGES = 2 + 2 + 5
+# Figures of notebook 01 on demo_fragile with one image: the planes, the round-trip error and the pixel-exact
+# image beside its round trip (step 2), the histogram and the floor-against-amplitude curve (step 5), and the
+# report's five (planes, round trip, histogram, curve, and the per-layer divergence that an over-sensitive verdict
+# adds).
+EXPECTED_IMAGES = 3 + 2 + 5
 
 
 class _Page(HTMLParser):
