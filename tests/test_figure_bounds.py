@@ -248,3 +248,14 @@ def test_the_png_is_the_region_the_checker_checks():
     png = plots.figure_to_png_bytes(fig)
     size = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert abs(size[0] - region.width) <= 2 and abs(size[1] - region.height) <= 2
+
+
+@pytest.mark.parametrize("figure", ["planes", "roundtrip_error"])
+def test_figures_stay_legible_where_matplotlib_lacks_the_private_tick_settings(monkeypatch, figure):
+    # The explicit layout reads tick settings from a private matplotlib attribute; a release without it must
+    # still give whole labels (the rcParams defaults are larger, so margins grow rather than shrink).
+    from nv12kit.plots import _layout
+
+    monkeypatch.setattr(_layout, "_tick_kw", lambda axis, which: {})
+    assert_legible(FRAME_FIGURES[figure](_frame("48x192 (wide)")))
+    assert_legible(FRAME_FIGURES[figure](_synthetic(224, 224)))

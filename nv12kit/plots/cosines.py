@@ -15,9 +15,13 @@ from .._util import format_cosine
 from ..errors import InputError
 from ..noise import NoiseStudy, noise_label
 from ._base import _figure_and_ax, _positive
+from ._layout import layout_single
 
 # Colours of the NV12 markers: dark, and apart from the tab10 noise colours.
 _NV12_STYLES = (("black", "--"), ("crimson", "-."), ("darkorange", ":"), ("purple", (0, (5, 1, 1, 1))))
+# Size (inches) of the plot area of a new figure; the figure grows around it to fit the labels and legend.
+_HISTOGRAM_AXES = (6.9, 3.45)
+_AMPLITUDE_AXES = (6.6, 3.85)
 _DISTRIBUTION_TEXT = {"symmetric": "uniform ±a", "uniform_0_a": "uniform [0, a)", "gaussian": "Gaussian σ = a"}
 
 
@@ -46,17 +50,18 @@ def _log_floor(arrays: Sequence[np.ndarray]) -> float:
     return float(positive.min()) / 10 if positive.size else 1e-16
 
 
-def _legend(fig: Figure, ax: Axes, *, owned: bool, headroom: bool = False) -> None:
-    # On our own figure the legend goes below the plot, where it cannot hide a histogram or an NV12 line.
+def _legend(fig: Figure, ax: Axes, *, owned: bool, headroom: bool = False) -> Any:
+    # On our own figure the legend goes below the plot, where it cannot hide a histogram or an NV12 line;
+    # _layout.layout_single puts it there.
     handles, labels = ax.get_legend_handles_labels()
     if owned:
-        fig.legend(handles, labels, loc="outside lower center", fontsize="small", frameon=False)
-        return
+        return fig.legend(handles, labels, loc="lower center", fontsize="small", frameon=False)
     if headroom:  # on the caller's axes, make empty room above the bars for the legend
         ax.set_ylim(0, ax.get_ylim()[1] * (1.15 + 0.1 * len(labels)))
         ax.legend(handles, labels, loc="upper left", fontsize="x-small")
     else:
         ax.legend(handles, labels, loc="best", fontsize="x-small")
+    return None
 
 
 def _nv12_markers(losses: Mapping[str, float]) -> list[tuple[str, float]]:
@@ -202,7 +207,9 @@ def plot_cosine_histograms(study: NoiseStudy, *, ax: Axes | None = None, log_sca
     ax.margins(x=0.08)
     ax.set_title(f"Output {study.output!r} under pixel noise\n{study.trials} trials per amplitude, "
                  f"{_DISTRIBUTION_TEXT.get(study.distribution, study.distribution)}", fontsize="medium")
-    _legend(fig, ax, owned=owned, headroom=True)
+    legend = _legend(fig, ax, owned=owned, headroom=True)
+    if owned:
+        layout_single(fig, ax, _HISTOGRAM_AXES, legend=legend)
     return fig
 
 
@@ -327,10 +334,12 @@ def plot_cosine_vs_amplitude(
     ax.margins(y=0.1)
     ax.set_title(f"Output {study.output!r}: noise floor against the NV12 loss\n"
                  f"{study.trials} trials per amplitude", fontsize="medium")
-    _legend(fig, ax, owned=owned)
+    legend = _legend(fig, ax, owned=owned)
     if at is not None:
         ax.axvline(at, color="0.45", linestyle=":", linewidth=1.5, zorder=0)
         ax.annotate(f"selected: {noise_label(study.distribution, at)}", xy=(at, 1.0),
                     xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points",
                     fontsize="small", color="0.3")
+    if owned:
+        layout_single(fig, ax, _AMPLITUDE_AXES, legend=legend)
     return fig

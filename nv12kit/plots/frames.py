@@ -28,7 +28,9 @@ from ._base import (
     _integer_ticks,
     _positive,
     _rgb_image,
+    _trim_bar_ticks,
 )
+from ._layout import layout_panels, layout_single
 
 
 # ----------------------------------------------------------------------------
@@ -86,7 +88,7 @@ def plot_planes(frame: NV12Frame, *, axes: Sequence[Axes] | None = None, title: 
     owned = axes is None
     layout = _planes_layout(h, w)
     if owned:
-        fig = Figure(figsize=layout.figsize, layout="constrained")
+        fig = Figure(figsize=layout.figsize)  # laid out below, by _layout.layout_panels
         panels = list(np.atleast_1d(fig.subplots(3, 1) if layout.stacked else fig.subplots(1, 3)))
     else:
         fig, panels = _axes_row(axes, 3, layout.figsize, "Y, U and V")
@@ -105,6 +107,7 @@ def plot_planes(frame: NV12Frame, *, axes: Sequence[Axes] | None = None, title: 
         ("V (Cr)", v, "RdBu_r", 128 - reach, 128 + reach, chroma_label),
     )
     stretched = ", stretched" if layout.aspect == "auto" else ""
+    bars = []
     for ax, (name, plane, cmap, lo, hi, label) in zip(panels, specs):
         image = ax.imshow(plane, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest", aspect=layout.aspect)
         ph, pw = plane.shape
@@ -114,12 +117,21 @@ def plot_planes(frame: NV12Frame, *, axes: Sequence[Axes] | None = None, title: 
         ax.set_title(f"{name}, {pw}×{ph} px{stretched}\n{values}, mean {float(plane.mean()):.1f}{neutral}",
                      fontsize="medium")
         _integer_ticks(ax)
-        bar = ax.figure.colorbar(image, ax=ax, location="right" if beside else "bottom", shrink=0.9,
-                                 aspect=20 if beside else 25, pad=0.03)
+        if owned:
+            bar = fig.colorbar(image, cax=fig.add_axes((0.0, 0.0, 0.1, 0.1)),
+                               orientation="vertical" if beside else "horizontal")
+        else:
+            bar = ax.figure.colorbar(image, ax=ax, location="right" if beside else "bottom", shrink=0.9,
+                                     aspect=20 if beside else 25, pad=0.03)
         bar.set_label(label, fontsize="small")
         bar.ax.tick_params(labelsize="small")
+        _trim_bar_ticks(bar)
+        bars.append(bar)
     if owned:
-        fig.suptitle(title if title is not None else f"NV12 planes of a {w}×{h} frame (W×H)", fontsize="large")
+        head = fig.suptitle(title if title is not None else f"NV12 planes of a {w}×{h} frame (W×H)",
+                            fontsize="large")
+        layout_panels(fig, list(zip(panels, bars)), (layout.image_w, layout.image_h), bar_below=not beside,
+                      stacked=layout.stacked, suptitle=head)
     elif title is not None:
         panels[0].set_title(f"{title}\n{panels[0].get_title()}", fontsize="medium")
     return fig
@@ -223,13 +235,14 @@ def plot_roundtrip_error(
     scale_top = top if top is not None else max(biggest, 1.0)
 
     h, w = a.shape[:2]
+    owned = ax is None
     fig, ax = _figure_and_ax(ax, _image_figsize(h, w))
-    _, _, aspect = _image_shape(h, w)
+    image_w, image_h, aspect = _image_shape(h, w)
     image = ax.imshow(error, cmap="magma", vmin=0, vmax=scale_top, interpolation="nearest", aspect=aspect)
     wide = w >= 2 * h
     # the channel reduction goes in the title: a colour bar as short as a wide image cannot carry it
-    _heatmap_colorbar(ax, image, "|RGB − decoded| (levels)", below=wide,
-                      extend="max" if biggest > scale_top else "neither")
+    bar = _heatmap_colorbar(ax, image, "|RGB − decoded| (levels)", below=wide, own=owned,
+                            extend="max" if biggest > scale_top else "neither")
     head = title if title is not None else "RGB → NV12 → RGB error"
     stretched = " (stretched)" if aspect == "auto" else ""
     ax.set_title(f"{_wrap(head, wide)}\nPSNR {_fmt_psnr(psnr)}, MAE {mae:.3f}, max {max_abs} levels\n"
@@ -237,6 +250,8 @@ def plot_roundtrip_error(
     ax.set_xlabel("x (pixels)", fontsize="small")
     ax.set_ylabel("y (pixels)", fontsize="small")
     _integer_ticks(ax)
+    if owned:
+        layout_single(fig, ax, (image_w, image_h), bar=bar, bar_below=wide)
     return fig
 
 

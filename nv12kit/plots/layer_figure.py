@@ -13,6 +13,7 @@ from matplotlib.ticker import AutoMinorLocator, MaxNLocator
 from .._util import format_cosine
 from ..errors import InputError
 from ..layers.constants import CULPRIT_LOSS_FLOOR, DIVERGENCE_FLOOR  # numbers only: no onnx
+from ._layout import layout_single, place
 
 if TYPE_CHECKING:  # imported when drawing: layers pulls in onnx, which a plain figure does not need
     from ..layers import LayerDivergence
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # imported when drawing: layers pulls in onnx, which a plain 
 _LAYER_COLOURS = {"nv12": "#d62728", "noise": "#1f77b4", "quantized": "#2ca02c"}
 _LAYER_SPARE = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 _MAX_TICK_LABELS = 40
+_AXES_INCHES = (8.1, 3.5)  # the plot area of a new figure; the figure grows around it
 
 
 # ----------------------------------------------------------------------------
@@ -105,8 +107,9 @@ def plot_layer_divergence(
     if owned:
         # room below the axes for the legend: one line per curve, band and culprit
         entries = 2 * (1 + len(extra)) + len(marked)
-        figure = Figure(figsize=(9, 4.4 + 0.19 * entries), layout="constrained")
+        figure = Figure(figsize=(9, 4.4 + 0.19 * entries))  # laid out at the end, by _layout.layout_single
         ax = figure.add_subplot()
+        place(figure, ax, (0.85, 0.85, *_AXES_INCHES))
     else:
         figure = ax.get_figure()
 
@@ -144,7 +147,7 @@ def plot_layer_divergence(
         ax.set_xlabel("node in topological order (op type)")
     else:  # a big one: depth numbers, as many as fit
         ax.xaxis.set_major_locator(MaxNLocator(nbins=12, integer=True))
-        ax.xaxis.set_minor_locator(AutoMinorLocator())
+        ax.xaxis.set_minor_locator(AutoMinorLocator(2))  # one minor tick between labels: a lighter axis to draw
         ax.set_xlabel("depth (position in topological order; 0 is the image input)")
     _mark_culprits(ax, marked, figure)
 
@@ -156,7 +159,8 @@ def plot_layer_divergence(
     ax.set_title(_text(heading) + (f"\n{rule}" if rule else ""), fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     if owned:
-        figure.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8, frameon=False)
+        legend = figure.legend(*ax.get_legend_handles_labels(), loc="lower center", fontsize=8, frameon=False)
+        layout_single(figure, ax, _AXES_INCHES, legend=legend)
     else:
         ax.legend(fontsize=7, loc="best")
     return figure

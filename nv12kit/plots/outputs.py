@@ -22,6 +22,7 @@ from ._base import (
     _image_shape,
     _integer_ticks,
 )
+from ._layout import layout_single
 
 # ----------------------------------------------------------------------------
 # dense output difference
@@ -145,17 +146,20 @@ def plot_output_diff(
     if bad:
         numbers += f"; {bad} NaN/Inf pixels (cyan)"
 
+    owned = ax is None
     fig, ax = _figure_and_ax(ax, _image_figsize(h, w))
-    _, _, aspect = _image_shape(h, w)
+    image_w, image_h, aspect = _image_shape(h, w)
     cmap = matplotlib.colormaps["magma"].with_extremes(bad="cyan")
     image = ax.imshow(np.where(finite, shown, np.nan), cmap=cmap, vmin=0, vmax=biggest if biggest > 0 else 1.0,
                       interpolation="nearest", aspect=aspect)
-    _heatmap_colorbar(ax, image, "|a − b| (output units)", below=w >= 2 * h)
+    bar = _heatmap_colorbar(ax, image, "|a − b| (output units)", below=w >= 2 * h, own=owned)
     head = "\n".join(textwrap.wrap(title if title is not None else "Output difference |a − b|", 40))
     ax.set_title(f"{head}\n{numbers}", fontsize="medium")
     ax.set_xlabel("x (output pixels)", fontsize="small")
     ax.set_ylabel("y (output pixels)", fontsize="small")
     _integer_ticks(ax)
+    if owned:
+        layout_single(fig, ax, (image_w, image_h), bar=bar, bar_below=w >= 2 * h)
     return fig
 
 
