@@ -259,3 +259,21 @@ def test_figures_stay_legible_where_matplotlib_lacks_the_private_tick_settings(m
     monkeypatch.setattr(_layout, "_tick_kw", lambda axis, which: {})
     assert_legible(FRAME_FIGURES[figure](_frame("48x192 (wide)")))
     assert_legible(FRAME_FIGURES[figure](_synthetic(224, 224)))
+
+
+def _study_over(low: float, high: float, nv12: float) -> NoiseStudy:
+    """A study whose ``1 - cos`` spans low..high across the amplitudes, as real models give (1-2 decades)."""
+    rng = np.random.default_rng(2)
+    centres = np.geomspace(low, high, 3)
+    cos = {a: 1.0 - c * rng.uniform(0.8, 1.2, 20) for a, c in zip((1.0, 2.0, 3.0), centres)}
+    return NoiseStudy(amplitudes=(1.0, 2.0, 3.0), distribution="symmetric", trials=20, seed=0, output="logits",
+                      cosines=cos, per_output={"logits": cos}, roundtrip={"horizon": nv12})
+
+
+@pytest.mark.parametrize("low, high, nv12", [(1.6e-4, 8e-4, 1 - 3.1e-3), (2e-6, 5e-6, 1 - 1e-5),
+                                             (1e-5, 1e-2, 0.9), (3e-4, 4e-4, 1 - 4.5e-4)])
+def test_log_axes_label_only_the_minor_ticks_that_fit(low, high, nv12):
+    # EfficientNet-lite-like numbers: labels 3x10^-4 and 4x10^-4 used to overlap on the histogram's axis.
+    study = _study_over(low, high, nv12)
+    assert_legible(plots.plot_cosine_histograms(study))
+    assert_legible(plots.plot_cosine_vs_amplitude(study, nv12_loss={"qat_nv12 (node)": nv12}))

@@ -10,12 +10,59 @@ import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatterSciNotation
 
 from .._util import format_cosine
 from ..errors import InputError
 from ..noise import NoiseStudy, noise_label
 from ._base import _figure_and_ax, _positive
-from ._layout import layout_single
+from ._layout import layout_single, text_inches
+
+
+class _FittingLogMinorFormatter(LogFormatterSciNotation):
+    """Minor-tick labels of a log axis (``3×10⁻⁴``), only as many as fit side by side.
+
+    matplotlib labels minor ticks on an axis spanning a decade or two without asking whether the labels
+    fit: over 1.6 decades of a 5-inch axis ``3×10⁻⁴`` and ``4×10⁻⁴`` overlapped. The labelled
+    mantissas are the densest of (2, ..., 9), (2, 3, 5), (2, 5) and none whose closest pair of
+    labels (decades included) is at least a label and a gap apart, measured at draw time.
+    """
+
+    _CHOICES = ((2, 3, 4, 5, 6, 7, 8, 9), (2, 3, 5), (2, 5), ())
+
+    def __init__(self) -> None:
+        super().__init__(labelOnlyBase=False, minor_thresholds=(math.inf, math.inf))
+
+    def _labelled(self) -> tuple[int, ...]:
+        axis = self.axis
+        if axis is None or axis.axes is None:
+            return self._CHOICES[-1]
+        lo, hi = sorted(axis.get_view_interval())
+        if lo <= 0 or hi <= lo:
+            return self._CHOICES[-1]
+        box = axis.axes.bbox
+        horizontal = axis.axis_name == "x"
+        room = (box.width if horizontal else box.height) / axis.axes.figure.dpi  # inches
+        per_decade = room / math.log10(hi / lo)
+        points = float(axis.minorTicks[0].label1.get_fontsize())  # one lazily made Tick: no formatting, no recursion
+        exponent = math.floor(math.log10(hi))
+        width, height = text_inches(super().__call__(8 * 10.0**exponent), points)
+        need = (width if horizontal else height) + 0.08
+        for subs in self._CHOICES:
+            marks = sorted({1, *subs, 10})
+            if min(math.log10(b / a) for a, b in zip(marks, marks[1:])) * per_decade >= need:
+                return subs
+        return self._CHOICES[-1]
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        if x <= 0:
+            return ""
+        exponent = math.floor(math.log10(x) + 1e-9)
+        coefficient = x / 10.0**exponent
+        mantissa = round(coefficient)
+        if abs(coefficient - mantissa) > 1e-6 * mantissa or mantissa not in self._labelled():
+            return ""
+        return super().__call__(x, pos)
 
 # Colours of the NV12 markers: dark, and apart from the tab10 noise colours.
 _NV12_STYLES = (("black", "--"), ("crimson", "-."), ("darkorange", ":"), ("purple", (0, (5, 1, 1, 1))))
@@ -199,6 +246,7 @@ def plot_cosine_histograms(study: NoiseStudy, *, ax: Axes | None = None, log_sca
 
     if log_scale:
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(_FittingLogMinorFormatter())
         ax.set_xlabel("1 − cos(clean output, perturbed output)\n[log scale; further right = bigger change]")
     else:
         ax.set_xlabel("cos(clean output, perturbed output)\n[further left = bigger change]")
@@ -327,6 +375,7 @@ def plot_cosine_vs_amplitude(
                   f"{_DISTRIBUTION_TEXT.get(study.distribution, study.distribution)})")
     if log_scale:
         ax.set_yscale("log")
+        ax.yaxis.set_minor_formatter(_FittingLogMinorFormatter())
         ax.set_ylabel("1 − cos(clean, perturbed)\n[log scale; up = bigger change]")
     else:
         ax.set_ylabel("cos(clean, perturbed)\n[down = bigger change]")
