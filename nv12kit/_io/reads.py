@@ -308,7 +308,13 @@ def _read_npy_stream(fh: Any, *, available: int, max_bytes: int | None, where: s
             f"of data, only {_size_text(got)} could be read). Re-copy the file or save it again with np.save"
         )
     array = np.frombuffer(buf, dtype=dtype, count=count)
-    return array.reshape(shape, order="F" if fortran else "C")
+    try:
+        return array.reshape(shape, order="F" if fortran else "C")
+    except ValueError as exc:  # e.g. (0, 2**40, 2**40): no data, but numpy cannot index such dimensions
+        raise InputError(
+            f"{where} is not a readable .npy file: its header's shape {shape} cannot be indexed by numpy ({exc}). "
+            "Re-copy the file or save it again with np.save"
+        ) from exc
 
 
 def read_npy(path: str | os.PathLike[str], *, max_bytes: int | None = MAX_READ_BYTES) -> np.ndarray:

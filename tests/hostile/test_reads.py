@@ -508,3 +508,16 @@ def test_a_fifo_named_like_a_model_is_refused_not_read(tmp_path):
     with pytest.raises(InputError, match="FIFO"):
         nv12kit.load_model(fifo)
     assert main(["triage", "--model", str(fifo), "--image", str(tmp_path / "x.png")]) == 2
+
+
+def test_an_empty_npy_with_unindexable_dimensions_is_an_input_error(tmp_path):
+    # Found by the fuzz test: shape (0, 2**40, 2**40) holds no data, so the size checks pass, but numpy
+    # refuses the reshape with a bare ValueError.
+    import struct
+
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 1099511627776, 1099511627776), }"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    path = tmp_path / "empty.npy"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1"))
+    with pytest.raises(nv12kit.InputError, match="cannot be indexed"):
+        nv12kit._io.read_npy(path)
