@@ -39,6 +39,12 @@ _LAZY: dict[str, str] = {
     "merge_default_opsets": "graph",
     "nv12_inputs": "graph",
     "quantize": "graph",
+    "ResizerInput": "resizer",
+    "check_roi": "resizer",
+    "insert_nv12_resizer": "resizer",
+    "resize_nv12_roi": "resizer",
+    "resizer_feed": "resizer",
+    "resizer_inputs": "resizer",
     "LayerDivergence": "layers",
     "layer_divergence": "layers",
     "ISSUE_IDS": "lint",
@@ -69,6 +75,14 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from .lint import ISSUE_IDS, Diagnosis, Hypothesis, NodeFinding, check_converter, diagnose, lint_node
     from .model import ImageInputSpec, load_model, save_model
     from .preprocess import NODE_MODES
+    from .resizer import (
+        ResizerInput,
+        check_roi,
+        insert_nv12_resizer,
+        resize_nv12_roi,
+        resizer_feed,
+        resizer_inputs,
+    )
     from .runtime import Runner
 
 
@@ -119,11 +133,13 @@ __all__ = [
     "NodeFinding",
     "NoiseStudy",
     "Preprocess",
+    "ResizerInput",
     "Runner",
     "Thresholds",
     "TriageReport",
     "build_variants",
     "check_converter",
+    "check_roi",
     "compare",
     "convention_names",
     "crop_to_even",
@@ -133,6 +149,7 @@ __all__ = [
     "get_num_threads",
     "image_files",
     "insert_nv12_node",
+    "insert_nv12_resizer",
     "layer_divergence",
     "lint_node",
     "load_image",
@@ -144,7 +161,10 @@ __all__ = [
     "pad_to_even",
     "quantize",
     "read_yuv",
+    "resize_nv12_roi",
     "resize_to",
+    "resizer_feed",
+    "resizer_inputs",
     "rgb_to_nv12",
     "save_model",
     "set_num_threads",
