@@ -35,6 +35,8 @@ _STYLE = """
 .nv12kit-report .verdict.bad{background:#fdecea;border-left:6px solid #c62828}
 .nv12kit-report .verdict.good{background:#e8f5e9;border-left:6px solid #2e7d32}
 .nv12kit-report .verdict h2{border:0;margin:.1em 0}
+.nv12kit-report .warnings{background:#fff8e1;border-left:6px solid #f9a825;border-radius:6px;padding:.5em 1.2em;
+margin:1em 0}
 .nv12kit-report table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
 .nv12kit-report th,.nv12kit-report td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
 .nv12kit-report th{background:#f5f5f5}
@@ -136,9 +138,27 @@ def _verdict_html(report: Any) -> str:
     css = "good" if v.id == "healthy" else "bad"
     evidence = "".join(f"<li>{_e(e)}</li>" for e in v.evidence)
     todo = "".join(f"<li>{_e(r)}</li>" for r in v.recommendations)
+    also = ""
+    if getattr(v, "also", None):
+        items = []
+        for f in v.also:
+            where = f" (on {_e(f.image)})" if f.image else ""
+            lines = "".join(f"<li>{_e(e)}</li>" for e in f.evidence)
+            items.append(f"<li><code>{_e(f.id)}</code>{where}: {_e(f.title)} <span class='small'>(decided by "
+                         f"{_e(f.decided_by)})</span><ul>{lines}</ul></li>")
+        also = f"<p><strong>Also found</strong></p><ul class='also'>{''.join(items)}</ul>"
     return (f'<div class="verdict {css}"><h2>Verdict: <code>{_e(v.id)}</code></h2><p>{_e(v.title)}</p>'
             f"<p><strong>Decided by:</strong> {_e(v.decided_by)}</p><p><strong>Evidence</strong></p><ul>{evidence}"
-            f"</ul><p><strong>What to do</strong></p><ul>{todo}</ul></div>")
+            f"</ul>{also}<p><strong>What to do</strong></p><ul>{todo}</ul></div>")
+
+
+def _warnings_html(report: Any) -> str:
+    """What the triage chose that the user did not say, and frames too poor to judge: the box at the top."""
+    warnings = getattr(report, "warnings", None) or []
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{_e(w)}</li>" for w in warnings)
+    return f"<div class='warnings'><p><strong>Read this first</strong></p><ul>{items}</ul></div>"
 
 
 def _images_html(report: Any) -> str:
@@ -212,7 +232,7 @@ def render_html(report: Any, *, figures: bool = True, standalone: bool = True, t
         part: a few seconds); off by default. See :func:`figures_for`.
     """
     heading = title or f"nv12kit triage: {report.parameters.get('model', 'model')}"
-    body = [f"<h1>{_e(heading)}</h1>",
+    body = [f"<h1>{_e(heading)}</h1>", _warnings_html(report),
             f"<p class='small'>Generated {_e(_dt.datetime.now().astimezone().isoformat(timespec='seconds'))} by "
             f"nv12kit {_e(report.versions.get('nv12kit', '?'))}; seed {_e(report.parameters.get('seed'))}.</p>",
             _verdict_html(report), _images_html(report)]

@@ -17,8 +17,14 @@ notes). For each frame:
 4. **Quantisation.** With int8 variants: does ``quantized_nv12`` depart from
    ``quantized_feat`` more than the float paths do?
 
-The verdict is the first of these that fires, worst image first. Every
-number it rests on is in the :class:`TriageReport`.
+The verdict is the first of these that fires, worst image first; every
+other rule that fires (on that image or another) is in ``verdict.also``
+with its own numbers (see :mod:`nv12kit.verdicts`). Every number the
+verdict rests on is in the :class:`TriageReport`. Whatever the triage
+chose that the user did not say (the size of a dynamic input, a resize,
+a crop) and frames too small, upscaled or flat to judge are in
+``report.warnings``: printed right after the verdict and shown at the top
+of the HTML report.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import pathlib
 import platform
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -41,128 +47,18 @@ from .images import prepare_image
 from .metrics import Comparison, compare
 from .noise import NoiseStudy, noise_study
 from .preprocess import Preprocess, check_preprocess
+from .verdicts import _URGENCY, VERDICTS, SecondaryFinding, Thresholds, Verdict, _fmt, _loss, decide, merge_also
 
-__all__ = ["VERDICTS", "Thresholds", "Verdict", "ImageResult", "TriageReport", "triage"]
+__all__ = ["VERDICTS", "Thresholds", "Verdict", "SecondaryFinding", "ImageResult", "TriageReport", "decide", "triage"]
 
-#: Verdict ids, most urgent first, with their generic one-line titles. A verdict's own ``title`` is more
-#: specific: it says which rule decided and with what numbers (see :func:`decide`).
-VERDICTS: dict[str, str] = {
-    "conversion_bug": "Conversion bug: the NV12 data or the node settings do not match the model's training",
-    "over_sensitive_model": "Over-sensitive model: its output moves a lot under a few pixel values of noise",
-    "nv12_specific_loss": "NV12-specific loss: the NV12 round trip costs more than the model can take",
-    "quantization": "Quantisation: the int8 NV12 variant departs from the int8 feat variant",
-    "healthy": "Healthy: the NV12 loss is negligible or inside the noise floor",
-}
-
-_RECOMMENDATIONS: dict[str, list[str]] = {
-    "conversion_bug": [
-        "Fix the conversion (or the node settings) first; nothing else in this report means much until then.",
-        "Re-run the triage with the corrected NV12 data to see what is left.",
-    ],
-    "over_sensitive_model": [
-        "The model is over-fitted to tiny input detail: retrain or fine-tune with pixel-noise augmentation "
-        "(±3 levels) and NV12 round-trip augmentation (nv12kit.rgb_to_nv12 then nv12_to_rgb with the chip's "
-        "convention).",
-        "Expect the same fragility under sensor noise and JPEG artefacts, not only NV12.",
-        "Run nv12kit.layer_divergence(..., compare='noise') to see which layers amplify the noise.",
-    ],
-    "nv12_specific_loss": [
-        "Check that the convention matches the chip: range (full/video), matrix (BT.601/709), chroma siting.",
-        "Fine-tune with NV12 round-trip augmentation so the model learns to ignore chroma subsampling.",
-        "If the chip supports it, use bilinear chroma up-sampling in the node.",
-        "Run nv12kit.layer_divergence(..., compare='nv12') to find the layer where the loss grows.",
-    ],
-    "quantization": [
-        "Look at the input node's quantisation: the Y/UV to RGB conversion and the normalisation are quantised "
-        "on the chip. Calibrate with real NV12 frames from the camera.",
-        "Keep the preprocessing in higher precision (int16) if the toolchain allows, or exclude it from int8.",
-    ],
-    "healthy": [
-        "The NV12 node is not what costs accuracy here.",
-        "If accuracy still drops on the chip, dump the vendor runtime's outputs (.npz) and compare them with "
-        "nv12kit.compare against the float model's.",
-    ],
-}
-
-_URGENCY = list(VERDICTS)
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The numbers the verdict compares against. All are cosines or ``1 - cosine`` losses.
-
-    Attributes
-    ----------
-    floor_amplitude : float
-        Noise amplitude (pixel values) at which over-sensitivity is judged. Default 2.
-    min_floor_mean : float
-        Over-sensitive if the mean cosine at ``floor_amplitude`` is below this.
-        Default 0.98: a well-trained classifier keeps 0.98-0.999 at ±2.
-    min_floor_worst : float
-        Over-sensitive if the worst trial at ``floor_amplitude`` is below this. Default 0.90.
-    reference_amplitude : float
-        The noise floor the NV12 loss is read against. Default 3 (the forum's 2-3 pixel values).
-    max_loss_ratio : float
-        Relative test: the NV12 loss ``1 - cos`` may be at most this many times the
-        floor's ``1 - mean cos`` at ``reference_amplitude``. Default 2.
-    negligible_loss : float
-        Absolute test: a loss ``1 - cos`` at or below this (cosine 0.999) is negligible
-        whatever the ratio. Default 1e-3.
-    max_absolute_loss : float
-        A loss above this (cosine 0.98) is a problem whatever the floor. Default 0.02.
-    """
-
-    floor_amplitude: float = 2.0
-    min_floor_mean: float = 0.98
-    min_floor_worst: float = 0.90
-    reference_amplitude: float = 3.0
-    max_loss_ratio: float = 2.0
-    negligible_loss: float = 1e-3
-    max_absolute_loss: float = 0.02
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
-                raise InputError(f"threshold {f.name} must be a positive number, got {value!r}")
-            object.__setattr__(self, f.name, float(value))
-        for name in ("min_floor_mean", "min_floor_worst"):
-            if getattr(self, name) > 1:
-                raise InputError(f"threshold {name} is a cosine and must be at most 1, got {getattr(self, name)}")
-
-    @classmethod
-    def coerce(cls, value: Thresholds | Mapping[str, float] | None) -> Thresholds:
-        """``Thresholds`` from None (the defaults), a Thresholds, or a dict of overrides."""
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, Mapping):
-            known = {f.name for f in fields(cls)}
-            unknown = sorted(set(value) - known)
-            if unknown:
-                raise InputError(f"unknown thresholds {unknown}; the thresholds are {sorted(known)}")
-            return cls(**dict(value))
-        raise InputError(f"thresholds must be a Thresholds or a dict, got {type(value).__name__}")
-
-    def to_dict(self) -> dict[str, float]:
-        """The values, by name."""
-        return asdict(self)
-
-
-@dataclass
-class Verdict:
-    """One verdict: its id, title, what decided it, the numbers and what to do."""
-
-    id: str
-    title: str
-    decided_by: str
-    evidence: list[str]
-    recommendations: list[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return asdict(self)
+#: Frames with a side below this are refused: there is nothing to measure.
+MIN_FRAME_SIDE = 2
+#: Frames with a side below this get a warning: a few pixels say little about a camera frame.
+SMALL_FRAME_SIDE = 16
+#: Frames upscaled more than this (either side) to the model's size get a warning: the model sees blur.
+MAX_UPSCALE = 4.0
+#: A frame whose every channel spans at most this many levels is flat: its cosines mean little.
+FLAT_FRAME_LEVELS = 2
 
 
 @dataclass
@@ -202,10 +98,12 @@ class ImageResult:
 class TriageReport:
     """The verdict, the numbers it rests on, and how they were obtained.
 
-    ``report.verdict.id`` is one of :data:`VERDICTS`; ``report.images`` has one
+    ``report.verdict.id`` is one of :data:`VERDICTS` and ``report.verdict.also``
+    lists every other rule that fired; ``report.images`` has one
     :class:`ImageResult` per frame and ``report.worst`` indexes the one that
-    decided. ``to_html`` writes a self-contained report; ``exit_code`` is 0
-    only for ``healthy``.
+    decided. ``report.warnings`` says what the triage chose that the user did
+    not (each line starts with ``warning:`` or ``note:``). ``to_html`` writes
+    a self-contained report; ``exit_code`` is 0 only for ``healthy``.
     """
 
     verdict: Verdict
@@ -219,6 +117,7 @@ class TriageReport:
     timing: dict[str, float] = field(default_factory=dict)
     preview: dict[str, Any] = field(default_factory=dict, repr=False)
     layers: list[Any] = field(default_factory=list, repr=False)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -228,8 +127,13 @@ class TriageReport:
     def summary_lines(self) -> list[str]:
         """The verdict and its evidence as text lines."""
         v = self.verdict
-        lines = [f"verdict: {v.id} ({v.title})", f"decided by: {v.decided_by}"]
+        lines = [f"verdict: {v.id} ({v.title})", *self.warnings, f"decided by: {v.decided_by}"]
         lines += [f"  - {e}" for e in v.evidence]
+        if v.also:
+            lines.append("also:")
+            for finding in v.also:
+                lines.append(f"  - {finding.headline()}")
+                lines += [f"      {e}" for e in finding.evidence]
         lines.append("what to do:")
         lines += [f"  - {r}" for r in v.recommendations]
         for result in self.layers:
@@ -287,6 +191,7 @@ class TriageReport:
             "parameters": jsonable(self.parameters),
             "node_findings": [f.to_dict() for f in self.node_findings],
             "notes": list(self.notes),
+            "warnings": list(self.warnings),
             "versions": dict(self.versions),
             "timing": dict(self.timing),
             "layers": [result.to_dict() for result in self.layers],
@@ -308,123 +213,81 @@ class TriageReport:
         return atomic_write(path, render_html(self, figures=figures, progress=progress).encode("utf-8"))
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.6f}"
-    return str(value)
-
-
 # ----------------------------------------------------------------------------
 # the decision
 # ----------------------------------------------------------------------------
-def _loss(cosine: float | None) -> float:
-    return 1.0 - cosine if cosine is not None and np.isfinite(cosine) else float("inf")
-
-
-def decide(
-    result: ImageResult,
-    thresholds: Thresholds,
-    *,
-    node_findings: Sequence[Any] = (),
-) -> Verdict:
-    """The verdict for one image, from its measurements (see the module docstring)."""
-    t = thresholds
-    if result.diagnosis is not None and not result.diagnosis.is_ok:
-        top = result.diagnosis.top
-        evidence = [f"your NV12 was checked against the convention: {', '.join(top.issues)}",
-                    f"{top.explanation}"]
-        evidence += [f"{k} = {_fmt(v) if isinstance(v, float) else v}" for k, v in list(top.evidence.items())[:4]]
-        return Verdict("conversion_bug", VERDICTS["conversion_bug"], "lint of your NV12 data", evidence,
-                       [f"Fix: {top.fix}"] + _RECOMMENDATIONS["conversion_bug"])
-    errors = [f for f in node_findings if getattr(f, "severity", "") == "error"]
-    if errors:
-        return Verdict("conversion_bug", VERDICTS["conversion_bug"], "lint of the node settings",
-                       [f.message for f in errors], [f"Fix: {f.fix}" for f in errors]
-                       + _RECOMMENDATIONS["conversion_bug"])
-
-    floor = result.noise.summary(t.floor_amplitude)
-    floor_text = (f"noise ±{t.floor_amplitude:g}: mean cosine {floor['mean']:.6f}, worst of "
-                  f"{result.noise.trials} trials {floor['min']:.6f}")
-    if floor["mean"] < t.min_floor_mean or floor["min"] < t.min_floor_worst:
-        which = []
-        if floor["mean"] < t.min_floor_mean:
-            which.append(f"mean {floor['mean']:.4f} < {t.min_floor_mean:g}")
-        if floor["min"] < t.min_floor_worst:
-            which.append(f"worst {floor['min']:.4f} < {t.min_floor_worst:g}")
-        evidence = [floor_text + f" ({'; '.join(which)})",
-                    f"NV12 loss for comparison: cosine {_fmt(result.nv12_cosine)}"]
-        if t.floor_amplitude in result.noise.top1:
-            evidence.append(f"top-1 class kept in {result.noise.top1[t.floor_amplitude]:.0%} of noisy trials")
-        title = (f"Over-sensitive model: ±{t.floor_amplitude:g} pixel values of noise already move its output "
-                 f"(mean cosine {floor['mean']:.4f}, worst {floor['min']:.4f})")
-        return Verdict("over_sensitive_model", title, "noise floor", evidence,
-                       list(_RECOMMENDATIONS["over_sensitive_model"]))
-
-    reference = result.noise.floor(t.reference_amplitude)
-    ref_loss = max(1.0 - reference, 1e-12)
-    loss = _loss(result.nv12_cosine)
-    ratio = loss / ref_loss
-    relative_bad, absolute_bad, severe = ratio > t.max_loss_ratio, loss > t.negligible_loss, loss > t.max_absolute_loss
-    evidence = [
-        f"NV12 loss: cos(feat, nv12) = {_fmt(result.nv12_cosine)}, 1 - cos = {loss:.2e}",
-        f"noise floor ±{t.reference_amplitude:g}: mean cosine {reference:.6f}, 1 - cos = {ref_loss:.2e}",
-        f"relative size: the NV12 loss is {ratio:.2f}x the floor's (limit {t.max_loss_ratio:g}x)",
-        f"absolute size: 1 - cos = {loss:.2e} (negligible at or below {t.negligible_loss:g}, "
-        f"severe above {t.max_absolute_loss:g})",
-    ]
-    if severe or (relative_bad and absolute_bad):
-        if relative_bad and absolute_bad:
-            decided = "relative and absolute size"
-            title = (f"NV12-specific loss: the model tolerates noise, but the NV12 round trip costs {ratio:.1f}x "
-                     f"the ±{t.reference_amplitude:g} noise floor (1 - cos {loss:.1e})")
-        else:
-            decided = "absolute size (above the severe limit)"
-            title = (f"NV12-specific loss: 1 - cos {loss:.1e} is above the severe limit {t.max_absolute_loss:g}, "
-                     f"although only {ratio:.1f}x the noise floor")
-        return Verdict("nv12_specific_loss", title, decided, evidence, list(_RECOMMENDATIONS["nv12_specific_loss"]))
-
-    if result.quantized:
-        q = result.quantized
-        q_loss = _loss(q.get("quantized_feat_vs_quantized_nv12"))
-        allowed = t.max_loss_ratio * max(ref_loss, loss)
-        q_evidence = [
-            f"int8: cos(quantized_feat, quantized_nv12) = {_fmt(q.get('quantized_feat_vs_quantized_nv12'))}, "
-            f"1 - cos = {q_loss:.2e} against {allowed:.2e} allowed ({t.max_loss_ratio:g}x the larger of the "
-            "float NV12 loss and the noise floor)",
-            f"int8 vs float: feat {_fmt(q.get('float_vs_quantized_feat'))}, nv12 "
-            f"{_fmt(q.get('float_vs_quantized_nv12'))}",
-        ]
-        if q_loss > t.max_absolute_loss or (q_loss > allowed and q_loss > t.negligible_loss):
-            return Verdict("quantization", f"Quantisation: the int8 NV12 variant departs from the int8 feat "
-                           f"variant (1 - cos {q_loss:.1e}, {allowed:.1e} allowed)",
-                           "quantised variants (relative and absolute size)", evidence[:1] + q_evidence,
-                           list(_RECOMMENDATIONS["quantization"]))
-        evidence += q_evidence
-    # The headline names the rule that decided, so it never contradicts the evidence below it.
-    if relative_bad and not absolute_bad:
-        decided = "absolute size: the loss is above the relative limit but negligible in absolute terms"
-        title = (f"Healthy: the NV12 loss is negligible in absolute terms (1 - cos {loss:.1e} <= "
-                 f"{t.negligible_loss:g}), although {ratio:.1f}x the noise floor")
-    elif absolute_bad:
-        decided = "relative size: the loss is not negligible but lies inside the noise floor"
-        title = (f"Healthy: the NV12 loss (1 - cos {loss:.1e}) is above the negligible level but within "
-                 f"{t.max_loss_ratio:g}x the ±{t.reference_amplitude:g} noise floor ({ratio:.2f}x)")
-    else:
-        decided = "relative and absolute size"
-        title = (f"Healthy: the NV12 loss is negligible (1 - cos {loss:.1e}) and inside the noise floor "
-                 f"({ratio:.2f}x)")
-    return Verdict("healthy", title, decided, evidence, list(_RECOMMENDATIONS["healthy"]))
-
-
-def _combine(images: list[ImageResult]) -> int:
-    """Index of the image that decides: the most urgent verdict, then the lowest NV12 cosine."""
+def _order(images: list[ImageResult]) -> list[int]:
+    """Image indices, the one that decides first: the most urgent verdict, then the lowest NV12 cosine."""
     def key(i: int) -> tuple[int, float]:
         r = images[i]
         return (_URGENCY.index(r.verdict.id), -_loss(r.nv12_cosine))  # type: ignore[union-attr]
 
-    return min(range(len(images)), key=key)
+    return sorted(range(len(images)), key=key)
+
+
+# ----------------------------------------------------------------------------
+# what the model sees, and what the user must be told about it
+# ----------------------------------------------------------------------------
+def _fit_frame(item: Any, name: str, size: tuple[int, int] | None
+               ) -> tuple[np.ndarray, list[str], tuple[int, int], list[str]]:
+    """:func:`prepare_image`, plus the checks of a degenerate frame.
+
+    Returns the frame, its notes (the warnings among them start with
+    ``warning:``), its original size, and the warnings alone (unprefixed,
+    for the verdict's evidence).
+
+    Raises
+    ------
+    InputError
+        A frame with a side below :data:`MIN_FRAME_SIDE`.
+    """
+    from .images import load_image
+
+    loaded = load_image(item)
+    h, w = int(loaded.shape[0]), int(loaded.shape[1])
+    if min(h, w) < MIN_FRAME_SIDE:
+        raise InputError(f"image {name!r} is {h}x{w} pixels: too small to triage (at least "
+                         f"{MIN_FRAME_SIDE}x{MIN_FRAME_SIDE}, and a real frame is hundreds of pixels a side); give "
+                         "a frame from the camera the model runs on")
+    rgb, notes, original = prepare_image(loaded, size)
+    warnings = []
+    if min(h, w) < SMALL_FRAME_SIDE:
+        warnings.append(f"the frame is only {h}x{w} pixels (smaller than {SMALL_FRAME_SIDE}x{SMALL_FRAME_SIDE}): "
+                        "cosines on so few pixels say little about real frames; use a camera frame")
+    H, W = rgb.shape[0], rgb.shape[1]
+    upscale = max(H / h, W / w)
+    if upscale > MAX_UPSCALE:
+        warnings.append(f"the frame was upscaled {upscale:.1f}x (from {h}x{w} to the model's {H}x{W}, more than "
+                        f"{MAX_UPSCALE:g}x): the model sees interpolated blur, not camera detail; give frames near "
+                        "the model's size")
+    span = loaded.reshape(-1, 3).max(axis=0).astype(int) - loaded.reshape(-1, 3).min(axis=0)
+    if int(span.max()) <= FLAT_FRAME_LEVELS:
+        warnings.append(f"the frame is flat (every channel spans at most {int(span.max())} level(s)): it has no "
+                        "edges or colour for NV12 or noise to disturb, so its cosines mean little; use a real frame")
+    if size is not None and (H, W) != (h, w) and abs((W / H) / (w / h) - 1) > 0.01:
+        notes.append(f"image stretched: the aspect ratio (width/height) changed from {w / h:.2f} to {W / H:.2f}; if "
+                     "your camera pipeline crops or letterboxes instead, give frames already at the model's aspect")
+    return rgb, notes + [f"warning: {w}" for w in warnings], original, warnings
+
+
+def _warnings(results: list[ImageResult], *, dynamic: bool, size_hint: str) -> list[str]:
+    """What the triage chose that the user did not say, and frames too poor to judge: the report's top lines."""
+    out = []
+    if dynamic:
+        sizes = list(dict.fromkeys(f"{r.shape[0]}x{r.shape[1]}" for r in results))
+        ran = (f"ran at {sizes[0]}, the image's size" if len(sizes) == 1 else
+               f"ran at each image's own size ({', '.join(sizes[:4])}{', ...' if len(sizes) > 4 else ''})")
+        out.append(f"warning: dynamic input; {ran}; your compiled model has a fixed size: pass {size_hint}")
+    # one line per distinct note, naming the images it applies to
+    grouped: dict[str, list[str]] = {}
+    for r in results:
+        for note in r.notes:
+            grouped.setdefault(note, []).append(r.name)
+    for note, names in grouped.items():
+        level, text = ("warning", note[len("warning: "):]) if note.startswith("warning: ") else ("note", note)
+        who = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        out.append(f"{level}: {who}: {text}")
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -498,6 +361,7 @@ def triage(
     model_label: str | None = None,
     layers: bool = True,
     progress: bool = True,
+    size_hint: str = "size=(H, W)",
 ) -> TriageReport:
     """Run the guided triage on a float model and one or more frames.
 
@@ -550,6 +414,9 @@ def triage(
         noise at the floor amplitude) so the report shows where the loss grows.
     progress : bool, optional
         Progress bars (``tqdm.auto``).
+    size_hint : str, optional
+        How the warning for a dynamic-size model run without ``size`` names
+        the fix (default ``"size=(H, W)"``; the CLI passes ``"--size HxW"``).
 
     Returns
     -------
@@ -653,7 +520,7 @@ def triage(
     t0 = time.perf_counter()
     primary = output
     for index, item in enumerate(sources):
-        rgb, notes, original = prepare_image(item, target)
+        rgb, notes, original, frame_warnings = _fit_frame(item, _image_name(item, index), target)
         study = noise_study(feat, rgb, preprocess, amplitudes=levels, trials=trials, distribution=distribution,
                             seed=seed, conventions=(convention,), output=output, input_name=spec.name,
                             progress=progress)
@@ -688,13 +555,15 @@ def triage(
             frame_source=frame_source, quantized=quantized, diagnosis=diagnosis, notes=notes + study.notes,
         )
         result.verdict = decide(result, limits, node_findings=node_findings)
+        result.verdict.evidence += [f"warning: {w}" for w in frame_warnings]
         results.append(result)
         if index == 0 or _URGENCY.index(result.verdict.id) < _URGENCY.index(results[preview["index"]].verdict.id):
             preview = {"index": index, "rgb": rgb, "frame": frame, "out_feat": out_feat[primary],
                        "out_nv12": out_nv12[primary]}
     timing["images"] = time.perf_counter() - t0
 
-    worst = _combine(results)
+    order = _order(results)
+    worst = order[0]
     if preview.get("index") != worst:
         item = sources[worst]
         rgb, _, _ = prepare_image(item, target)
@@ -704,12 +573,17 @@ def triage(
                    "out_feat": feat.run({spec.name: preprocess(rgb)})[primary],
                    "out_nv12": nv12.run(_nv12_feed(nv12, frame, spec.name))[primary]}
     preview["convention"] = convention
-    chosen = results[worst].verdict
-    verdict = Verdict(chosen.id, chosen.title, chosen.decided_by,  # type: ignore[union-attr]
-                      [f"worst image: {results[worst].name}"] + list(chosen.evidence),  # type: ignore[union-attr]
-                      list(chosen.recommendations))  # type: ignore[union-attr]
+    chosen: Verdict = results[worst].verdict  # type: ignore[assignment]  # every result got its verdict above
+    others = [results[i] for i in order[1:]]
+    # the deciding image's warnings are in its evidence already; the others' are added, naming the image
+    elsewhere = [f"warning: {r.name}: {n[len('warning: '):]}" for r in others for n in r.notes
+                 if n.startswith("warning: ")]
+    verdict = Verdict(chosen.id, chosen.title, chosen.decided_by,
+                      [f"worst image: {results[worst].name}", *chosen.evidence, *elsewhere],
+                      list(chosen.recommendations),
+                      merge_also(chosen, [(r.name, r.verdict) for r in others if r.verdict is not None]))
     layer_results: list[Any] = []
-    if layers and chosen.id in ("nv12_specific_loss", "over_sensitive_model"):  # type: ignore[union-attr]
+    if layers and chosen.id in ("nv12_specific_loss", "over_sensitive_model"):
         from .layers import layer_divergence
 
         t0 = time.perf_counter()
@@ -745,8 +619,9 @@ def triage(
             "user-supplied" if quantized_feat is not None else "no"),
         "user_nv12": frames_given is not None,
     }
+    warnings = _warnings(results, dynamic=spec.static_size is None and size is None, size_hint=size_hint)
     return TriageReport(verdict, results, worst, limits, parameters, node_findings, notes, _versions(), timing,
-                        preview, layer_results)
+                        preview, layer_results, warnings)
 
 
 def _unchanged_output(runner: Any, name: str, preprocess: Preprocess, rgb: np.ndarray, clean: np.ndarray,

@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             thresholds=_parse_thresholds(args.threshold), amplitudes=args.amplitudes, trials=args.trials,
             distribution=args.distribution, seed=args.seed, input_name=args.input_name, output=args.output,
             chip_range=args.chip_range, size=_parse_size(args.size), progress=not args.quiet,
-            model_label=Path(args.model).name,
+            model_label=Path(args.model).name, size_hint="--size HxW",
         )
         print(report)
         if args.report:
