@@ -138,8 +138,16 @@ def _dense(rgb: np.ndarray, shift: float) -> np.ndarray:
     return (np.moveaxis(rgb.astype(np.float32), -1, 0)[None] / 255 + shift * (rgb[None, None, :, :, 0] > 128))
 
 
+def _roi_crop(rgb: np.ndarray) -> object:
+    h, w = rgb.shape[:2]
+    roi = (w // 4, h // 4, max(3 * w // 4, w // 4 + 1), max(3 * h // 4, h // 4 + 1))
+    crop = nv12kit.resize_to(rgb[roi[1]:roi[3], roi[0]:roi[2]], 128, 128)
+    return plots.plot_roi_crop(rgb, roi, crop)
+
+
 FRAME_FIGURES = {
     "planes": lambda rgb: plots.plot_planes(nv12kit.rgb_to_nv12(rgb)),
+    "roi_crop": _roi_crop,
     "roundtrip_error": lambda rgb: plots.plot_roundtrip_error(rgb, nv12kit.nv12_to_rgb(nv12kit.rgb_to_nv12(rgb))),
     "conversion_error": lambda rgb: plots.plot_conversion_error(
         rgb, nv12kit.rgb_to_nv12(rgb, convention="opencv"), subject="your converter's frame"),

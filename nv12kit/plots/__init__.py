@@ -16,6 +16,7 @@ in a notebook. :func:`figure_to_data_uri` turns a figure into the inline
 :func:`plot_cosine_vs_amplitude`   the noise floor against amplitude, NV12 marked
 :func:`plot_layer_divergence`      ``1 - cosine`` per layer against depth, culprits marked
 :func:`plot_conversion_error`      someone's NV12 decoded, and its luma error against nv12kit's
+:func:`plot_roi_crop`              a full frame with the resizer's ROI boxed, and the crop the model sees
 =================================  ================================================
 
 matplotlib is an optional dependency (``pip install 'nv12kit[notebooks]'``).
@@ -36,7 +37,7 @@ except ImportError as exc:  # pragma: no cover - matplotlib is installed whereve
 
 from ._base import figure_to_data_uri, figure_to_png_bytes
 from .cosines import plot_cosine_histograms, plot_cosine_vs_amplitude
-from .frames import plot_conversion_error, plot_planes, plot_roundtrip_error
+from .frames import plot_conversion_error, plot_planes, plot_roi_crop, plot_roundtrip_error
 from .layer_figure import plot_layer_divergence
 from .outputs import plot_output_diff, plot_output_diffs
 
@@ -49,6 +50,7 @@ __all__ = [
     "plot_cosine_vs_amplitude",
     "plot_layer_divergence",
     "plot_conversion_error",
+    "plot_roi_crop",
     "figure_to_png_bytes",
     "figure_to_data_uri",
 ]

@@ -347,3 +347,75 @@ def plot_conversion_error(
         ax.set_xticks([])
         ax.set_yticks([])
     return fig
+
+
+# ----------------------------------------------------------------------------
+# the resizer's ROI
+# ----------------------------------------------------------------------------
+def plot_roi_crop(frame: np.ndarray, roi: Sequence[int], crop: np.ndarray, *, title: str | None = None) -> Figure:
+    """Draw a full frame with the resizer's ROI boxed, and the crop the float model sees, side by side.
+
+    The left panel is the whole camera frame with the ROI ``(left, top,
+    right, bottom)`` (right/bottom exclusive) outlined; the right panel is
+    the feat input: the ROI cropped and resized to the model's size in RGB.
+    Wide frames (width at least 2.5 × height) are stacked instead.
+
+    Parameters
+    ----------
+    frame : (H, W, 3) uint8 ndarray
+        The full RGB frame.
+    roi : 4 integers
+        ``(left, top, right, bottom)`` in pixels of ``frame``.
+    crop : (h, w, 3) uint8 ndarray
+        The crop at the model's size (the feat input).
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputError
+        Non-uint8 or non-(H, W, 3) images, or an ``roi`` that is not 4 integers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nv12kit.plots import plot_roi_crop
+    >>> fig = plot_roi_crop(np.zeros((8, 8, 3), np.uint8), (2, 2, 6, 6), np.zeros((4, 4, 3), np.uint8))
+    >>> len(fig.axes)
+    2
+    """
+    from matplotlib.patches import Rectangle
+
+    full = _rgb_image(frame, "frame")
+    small = _rgb_image(crop, "crop")
+    title = _check_title(title)
+    try:
+        left, top, right, bottom = (int(v) for v in roi)
+    except (TypeError, ValueError):
+        raise InputError(f"roi must be 4 integers (left, top, right, bottom), got {roi!r}") from None
+    h, w = full.shape[:2]
+    ch, cw = small.shape[:2]
+    stacked = w >= 2.5 * h
+    image_w, image_h, aspect = _image_shape(h, w, long_side=6.0 if stacked else 3.6, short_min=1.2, tall_max=4.5)
+    fig = Figure(figsize=(2 * image_w + 1.5, image_h + 1.5))  # laid out below, by _layout.layout_panels
+    panels = list(fig.subplots(2, 1) if stacked else fig.subplots(1, 2))
+    panels[0].imshow(full, interpolation="nearest", aspect=aspect)
+    for color, width in (("black", 3.0), ("yellow", 1.5)):
+        panels[0].add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
+                                      edgecolor=color, linewidth=width))
+    panels[0].set_xlim(-0.5, w - 0.5)
+    panels[0].set_ylim(h - 0.5, -0.5)
+    panels[0].set_title(f"Full frame, {w}×{h} px\nROI ({left}, {top}, {right}, {bottom}): "
+                        f"{right - left}×{bottom - top} px", fontsize="medium")
+    panels[1].imshow(small, interpolation="nearest", aspect="auto" if aspect == "auto" else "equal")
+    panels[1].set_title(f"Feat input: the ROI resized\nin RGB to {cw}×{ch} px", fontsize="medium")
+    for ax in panels:
+        _integer_ticks(ax)
+    head = fig.suptitle(title if title is not None else "The resizer's ROI and the crop the float model sees",
+                        fontsize="large")
+    layout_panels(fig, [(ax, None) for ax in panels], (image_w, image_h), stacked=stacked, suptitle=head)
+    return fig
