@@ -305,6 +305,7 @@ class ImageInputSpec:
         input_name: str | None = None,
         *,
         layout: Literal["NCHW", "NHWC"] | None = None,
+        input_flag: str | None = None,
     ) -> ImageInputSpec:
         """Find the image input of a model: 4-D with 3 channels in dim 1 or dim 3.
 
@@ -317,6 +318,9 @@ class ImageInputSpec:
         layout : {"NCHW", "NHWC"}, optional
             Forces the layout, for inputs whose channel dimension is dynamic
             or for shapes like [N, 3, H, 3] where both dims are 3.
+        input_flag : str, optional
+            The command-line flag that chooses the input (``"--input"``), for
+            messages raised from a CLI; by default they say ``input_name=``.
 
         Returns
         -------
@@ -355,9 +359,14 @@ class ImageInputSpec:
             )
         if len(candidates) > 1:
             listed = "; ".join(f"{v.name} {_format_shape(_dims(v))}" for v in candidates)
+            how = (f"{input_flag} NAME, e.g. {input_flag} {candidates[0].name}" if input_flag else
+                   f"input_name=, e.g. input_name={candidates[0].name!r}")
+            others = [v for v in inputs if v not in candidates]
+            rest = ("; the model's other inputs: " + "; ".join(f"{v.name} {_format_shape(_dims(v))}" for v in others)
+                    if others else "")
             raise ModelError(
                 f"the model has {len(candidates)} inputs that look like images: {listed}; "
-                f"choose one with input_name=, e.g. input_name={candidates[0].name!r}"
+                f"choose one with {how}{rest}"
             )
         return cls._from_value(candidates[0], names, layout=layout)
 

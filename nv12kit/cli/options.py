@@ -27,6 +27,9 @@ __all__ = ["EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "EXIT_INTERNAL", "add_prepro
 # 0 success; 1 a problem was found in the model; 2 the user's input or environment; 3 a bug (unexpected exception).
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
+#: The flags that library messages name instead of Python arguments (``triage(option_names=...)``).
+CLI_OPTION_NAMES = {"size": "--size", "input_name": "--input", "extra_inputs": "--extra-input"}
+
 FORCE_HELP = ("replace output files that already exist (never an input of the command, a folder or a device; "
               "without --force an existing output is an error, exit 2)")
 
@@ -170,7 +173,8 @@ def preprocess_from_args(args: argparse.Namespace, model: object) -> Preprocess:
         return pre if args.layout is None else Preprocess(**{**pre.to_dict(), "layout": args.layout})
     if args.mean is None or args.std is None:
         raise InputError("give both --mean and --std (1 or 3 values each)")
-    layout = args.layout or ImageInputSpec.from_model(model, getattr(args, "input_name", None)).layout
+    layout = args.layout or ImageInputSpec.from_model(model, getattr(args, "input_name", None),
+                                                      input_flag="--input").layout
     return Preprocess(mean=args.mean, std=args.std, divisor=1.0 if args.divisor is None else args.divisor,
                       order=args.order or "rgb", layout=layout)
 
@@ -205,14 +209,65 @@ def expand_images(items: Sequence[str], option: str) -> list[str]:
     return found
 
 
-def _parse_size(text: str | None) -> tuple[int, int] | None:
-    """``"HxW"`` as (height, width), both positive and even; None stays None."""
+def _parse_size(text: str | None) -> tuple[int | None, int | None] | int | None:
+    """``--size`` as the triage's ``size``: ``HxW``; ``W`` alone (the one dynamic side); -1 keeps a static side.
+
+    ``"48x192"`` -> (48, 192); ``"48x-1"`` or ``"48x"`` -> (48, None); ``"192"`` -> 192.
+    (argparse reads a leading ``-1x192`` as an option: write ``--size=-1x192`` or ``--size x192``.)
+    Whether the sides fit the model (static sides, even for NV12) is
+    checked against it by the triage, which names the fix.
+
+    >>> _parse_size("48x192"), _parse_size("-1x192"), _parse_size("x192"), _parse_size("192"), _parse_size(None)
+    ((48, 192), (None, 192), (None, 192), 192, None)
+    """
     if text is None:
         return None
+    form = ("--size takes HxW (height x width, e.g. 224x224), one number for the one dynamic side of a partly "
+            f"static input (e.g. 192), or -1 or nothing for a side to keep the model's static value (48x-1, x192); "
+            f"got {text!r}")
     try:
-        h, w = (int(v) for v in text.lower().split("x"))
+        values = [int(v) if v else -1 for v in text.lower().replace(" ", "").split("x")]
     except ValueError as exc:
-        raise InputError(f"--size must look like 224x224 (height x width), got {text!r}") from exc
-    if h <= 0 or w <= 0 or h % 2 or w % 2:
-        raise InputError(f"--size {text}: both sides must be positive and even (NV12)")
+        raise InputError(form) from exc
+    if len(values) not in (1, 2) or any(v == 0 or v < -1 for v in values) or values == [-1] or values == [-1, -1]:
+        raise InputError(form)
+    if len(values) == 1:
+        return values[0]
+    h, w = (None if v == -1 else v for v in values)
     return h, w
+
+
+def extra_input_paths(items: Sequence[str] | None) -> list[str]:
+    """The files named by ``--extra-input NAME=FILE.npy`` items (inputs of the command, never outputs)."""
+    return [item.partition("=")[2] for item in items or () if "=" in item]
+
+
+def read_extra_inputs(items: Sequence[str] | None, option: str = "--extra-input") -> dict[str, Any]:
+    """``NAME=FILE.npy`` items as ``{name: array}``, each file read safely (no pickles, size-checked).
+
+    Raises
+    ------
+    InputError
+        An item without ``=``, a name given twice, or a file that is
+        missing, not a regular file or not a readable ``.npy`` (the message
+        names the option and the item).
+    """
+    from .._io import read_npy
+
+    out: dict[str, Any] = {}
+    for item in items or ():
+        name, sep, path = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not path:
+            raise InputError(f"{option} takes NAME=FILE.npy (the model input's name and a numpy .npy file), "
+                             f"got {item!r}")
+        if name in out:
+            raise InputError(f"{option} {name}=... is given twice; give each input once")
+        if not os.path.isfile(path):
+            raise InputError(f"{option} {item}: {path!r} is not a file; save the input's value with "
+                             "numpy.save(path, array)")
+        try:
+            out[name] = read_npy(path)
+        except InputError as exc:
+            raise InputError(f"{option} {item}: {exc}") from exc
+    return out
