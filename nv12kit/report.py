@@ -117,6 +117,7 @@ def figures_for(report: Any, *, progress: bool = False) -> list[tuple[str, str]]
         (f"Noise floor against amplitude; the NV12 loss is marked (relative limit: {t.max_loss_ratio:g}x the floor "
          f"at ±{t.reference_amplitude:g})", lambda: plots.plot_cosine_vs_amplitude(worst.noise, nv12_loss=nv12)),
     ]
+    todo = _resizer_figures(report, plots) + todo  # source="resizer": the ROI and the crop first
     layer_results = list(getattr(report, "layers", None) or [])
     if layer_results:
         rule = getattr(layer_results[0], "rule", "")
@@ -150,6 +151,40 @@ def _verdict_html(report: Any) -> str:
     return (f'<div class="verdict {css}"><h2>Verdict: <code>{_e(v.id)}</code></h2><p>{_e(v.title)}</p>'
             f"<p><strong>Decided by:</strong> {_e(v.decided_by)}</p><p><strong>Evidence</strong></p><ul>{evidence}"
             f"</ul>{also}<p><strong>What to do</strong></p><ul>{todo}</ul></div>")
+
+
+def _resizer_figures(report: Any, plots: Any) -> list[tuple[str, Callable[[], Any]]]:
+    """The crop figure of a resizer triage (the full frame with its ROI, and the feat input); else nothing."""
+    preview = report.preview
+    if preview.get("full_rgb") is None or preview.get("roi") is None:
+        return []
+    worst = report.images[report.worst]
+    return [(f"The resizer's ROI {tuple(preview['roi'])} in {worst.name} and the crop the float model sees (the feat "
+             "input, resized in RGB); the Y, U and V planes below are the resizer's output for the same ROI",
+             lambda: plots.plot_roi_crop(preview["full_rgb"], preview["roi"], preview["rgb"]))]
+
+
+def _resizer_html(report: Any) -> str:
+    """The resizer table: pyramid loss against resizer loss, and the YUV resize's share, per image."""
+    measured = [r for r in report.images if getattr(r, "resizer", None) is not None]
+    if not measured:
+        return ""
+    rows = []
+    for r in measured:
+        m = r.resizer
+        added = m.added_loss
+        share = (f"{m.share:.0%}" if added > 0 and m.share is not None
+                 else "none (the YUV resize does not add loss here)")
+        rows.append([_e(r.name), _e(tuple(m.roi)), _e(f"{m.crop_shape[1]}x{m.crop_shape[0]}"),
+                     _num(m.pyramid_loss, ".2e"), _num(m.resizer_loss, ".2e"), _num(added, ".2e"),
+                     _num(m.loss_ratio, ".2f"), _e(share)])
+    header = ["image", "ROI (l, t, r, b)", "crop (WxH)", "pyramid 1 - cos", "resizer 1 - cos",
+              "added by the YUV resize", "resizer / pyramid", "share of the resizer loss"]
+    return ("<h2 id='resizer'>Resizer: the YUV resize's share of the loss</h2><p class='small'>Pyramid: the RGB crop "
+            "resized in RGB (Pillow bilinear), converted to NV12 at the model's size. Resizer: the full frame in NV12, "
+            "cropped and resized in YUV by the resizer node (what is deployed; the verdict rests on it). Both are "
+            "compared with the float model on the RGB crop.</p>"
+            + _table(header, rows, numeric=[False, False, False, True, True, True, True, False]))
 
 
 def _warnings_html(report: Any) -> str:
@@ -235,7 +270,7 @@ def render_html(report: Any, *, figures: bool = True, standalone: bool = True, t
     body = [f"<h1>{_e(heading)}</h1>", _warnings_html(report),
             f"<p class='small'>Generated {_e(_dt.datetime.now().astimezone().isoformat(timespec='seconds'))} by "
             f"nv12kit {_e(report.versions.get('nv12kit', '?'))}; seed {_e(report.parameters.get('seed'))}.</p>",
-            _verdict_html(report), _images_html(report)]
+            _verdict_html(report), _images_html(report), _resizer_html(report)]
     if figures:
         shown = figures_for(report, progress=progress)
         if shown:

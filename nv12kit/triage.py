@@ -76,6 +76,7 @@ class ImageResult:
     diagnosis: Any = None
     notes: list[str] = field(default_factory=list)
     verdict: Verdict | None = None
+    resizer: Any = None  # nv12kit.roi_triage.ResizerResult for source="resizer"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -91,6 +92,7 @@ class ImageResult:
             "diagnosis": self.diagnosis.to_dict() if self.diagnosis is not None else None,
             "notes": list(self.notes),
             "verdict": self.verdict.to_dict() if self.verdict else None,
+            "resizer": self.resizer.to_dict() if self.resizer is not None else None,
         }
 
 
@@ -159,6 +161,8 @@ class TriageReport:
             }
             if r.quantized:
                 row["q feat vs q nv12"] = r.quantized.get("quantized_feat_vs_quantized_nv12")
+            if r.resizer is not None:
+                row.update(r.resizer.table_cells())
             rows.append(row)
         return rows
 
@@ -361,7 +365,13 @@ def triage(
     model_label: str | None = None,
     layers: bool = True,
     progress: bool = True,
+    extra_inputs: Mapping[str, Any] | None = None,
+    option_names: Mapping[str, str] | None = None,
     size_hint: str = "size=(H, W)",
+    source: Literal["pyramid", "resizer"] = "pyramid",
+    roi: Any = None,
+    resizer_interpolation: Literal["bilinear", "nearest"] = "bilinear",
+    resizer_align: Literal["half_pixel", "align_corners", "asymmetric"] = "half_pixel",
 ) -> TriageReport:
     """Run the guided triage on a float model and one or more frames.
 
@@ -403,9 +413,14 @@ def triage(
         The image input and the output the verdict is about (the first).
     chip_range : {"full", "limited"}, optional
         Range of the node nv12kit builds when ``node_settings`` has none.
-    size : (int, int), optional
+    size : (int, int) or int, optional
         Height and width to resize frames to, for models with a dynamic
-        size. For a static-size model it must match (or be omitted).
+        size. For a static-size model it must match (or be omitted). Either
+        side may be None (or -1) to keep the model's static value, and one
+        int sets the one dynamic side of a partly static input (height fixed
+        at 48: ``size=192`` runs at 48x192). Checked up front (even sides,
+        no contradiction of a static side). When the model cannot run at the
+        size, nearby sizes are probed and the error names those that run.
     model_label : str, optional
         The model's name in the report (default: the file name).
     layers : bool, optional
@@ -414,9 +429,34 @@ def triage(
         noise at the floor amplitude) so the report shows where the loss grows.
     progress : bool, optional
         Progress bars (``tqdm.auto``).
+    extra_inputs : mapping of str to array, optional
+        Values for the model's inputs other than the image (every one must be
+        given), fed unchanged to every run: clean, noisy, NV12, quantised
+        (and their calibration) and the layer comparison. The report's
+        parameters record their names, shapes and dtypes.
+    option_names : mapping of str to str, optional
+        Flags to name in error messages instead of the Python arguments
+        (the CLI passes ``{"size": "--size", "input_name": "--input",
+        "extra_inputs": "--extra-input"}``).
     size_hint : str, optional
         How the warning for a dynamic-size model run without ``size`` names
         the fix (default ``"size=(H, W)"``; the CLI passes ``"--size HxW"``).
+    source : {"pyramid", "resizer"}, optional
+        The NV12 input source deployed. ``"resizer"``: each image is a full
+        camera frame; the NV12 path is the whole frame through
+        :func:`nv12kit.insert_nv12_resizer` with ``roi``, the feat path the
+        RGB crop resized in RGB (Pillow bilinear), the verdict rests on the
+        resizer's cosine, and the plain pyramid conversion of the same crop
+        is run too, to report the YUV resize's share of the loss (see
+        :mod:`nv12kit.roi_triage`).
+    roi : (left, top, right, bottom) or a list of them, optional
+        Required with ``source="resizer"`` (and only then): Y pixels of the
+        frame, right/bottom exclusive, left/top/width/height even, inside
+        the frame; one ROI for every image or one per image.
+    resizer_interpolation, resizer_align : str, optional
+        The resizer's ``interpolation`` and sampling grid (``align``) as in
+        :func:`nv12kit.insert_nv12_resizer`; ``half_pixel`` by default
+        (Horizon's older resizer's step formula implies ``align_corners``).
 
     Returns
     -------
@@ -431,12 +471,15 @@ def triage(
         trial, the NV12 round trip and the NV12 model: no verdict can rest
         on it, and it is never called healthy.
     """
+    from functools import partial
+
     from .convert import rgb_to_nv12
+    from .feeds import FedRunner, Wording, check_extra_inputs, describe_extra_inputs, resolve_size, size_error
     from .graph import insert_nv12_node
     from .graph import quantize as quantize_model
     from .images import image_sources
     from .model import ImageInputSpec, load_model, load_model_with_bytes
-    from .runtime import Runner
+    from .roi_triage import ResizerPlan, check_resizer_request
 
     started = time.perf_counter()
     timing: dict[str, float] = {}
@@ -446,20 +489,21 @@ def triage(
                          "quantized_feat/quantized_nv12, not both")
     if (quantized_feat is None) != (quantized_nv12 is None):
         raise InputError("give both quantized_feat and quantized_nv12 (the verdict compares the two)")
+    resizer_request = check_resizer_request(  # None for the pyramid source; `source` is the model from here on
+        source, roi, interpolation=resizer_interpolation, align=resizer_align, quantize=quantize,
+        quantized=quantized_feat is not None, user_nv12=user_nv12 is not None, nv12_model=nv12_model is not None,
+        flag=(option_names or {}).get("roi", "roi"))
     source, source_bytes = load_model_with_bytes(model)
     if preprocess is None:
         preprocess = Preprocess.from_model(source)
     check_preprocess(preprocess)
-    spec = ImageInputSpec.from_model(source, input_name, layout=preprocess.layout)
-    target = spec.static_size
-    if size is not None:
-        size = (int(size[0]), int(size[1]))
-        if target is not None and size != target:
-            raise InputError(f"size={size[0]}x{size[1]} contradicts the model, whose input {spec.name!r} is fixed "
-                             f"at {target[0]}x{target[1]}; leave size out")
-        if size[0] % 2 or size[1] % 2 or min(size) <= 0:
-            raise InputError(f"size must be positive and even for NV12, got {size[0]}x{size[1]}")
-        target = size
+    wording = Wording(option_names or {})
+    spec = ImageInputSpec.from_model(source, input_name, layout=preprocess.layout,
+                                     input_flag=wording.names.get("input_name"))
+    target = resolve_size(spec, size, wording)  # the static sides kept, checked up front
+    extras = check_extra_inputs(source, spec, extra_inputs, wording)
+    # every session of this triage (clean, noisy, NV12, quantised) is fed the extra inputs
+    Runner = partial(FedRunner, extras=extras)  # noqa: N806
     levels = tuple(sorted({*map(float, amplitudes), limits.floor_amplitude, limits.reference_amplitude}))
 
     node_findings: list[Any] = []
@@ -492,16 +536,21 @@ def triage(
         nv12_source = load_model(nv12_model)
     nv12 = Runner(nv12_source if nv12_source is not None else nv12_model, name="qat_nv12")
     sources = image_sources(images, hint="give at least one frame")
+    roi_plan = None if resizer_request is None else ResizerPlan(
+        resizer_request, source, input_name=spec.name, size=target, settings=settings, convention=convention,
+        image_count=len(sources), make_runner=lambda m: Runner(m, name="qat_nv12_resizer"))
     q_feat = q_nv12 = None
     if quantize:
         calibration = sources if calibration_images is None else calibration_images
         q_feat = Runner(quantize_model(source, calibration, preprocess=preprocess, convention=convention,
-                                       input_name=spec.name, progress=progress), name="quantized_feat")
+                                       input_name=spec.name, extra_inputs=extras, progress=progress),
+                        name="quantized_feat")
         if nv12_source is None:
             raise InputError("quantize=True needs the NV12 model as ONNX (path or ModelProto), not a runtime; "
                              "pass your int8 runtimes as quantized_feat= and quantized_nv12= instead")
         q_nv12 = Runner(quantize_model(nv12_source, calibration, preprocess=preprocess, nv12=True,
-                                       convention=convention, input_name=spec.name, progress=progress),
+                                       convention=convention, input_name=spec.name, extra_inputs=extras,
+                                       progress=progress),
                         name="quantized_nv12")
     elif quantized_feat is not None:
         q_feat, q_nv12 = Runner(quantized_feat, name="quantized_feat"), Runner(quantized_nv12, name="quantized_nv12")
@@ -520,10 +569,17 @@ def triage(
     t0 = time.perf_counter()
     primary = output
     for index, item in enumerate(sources):
-        rgb, notes, original, frame_warnings = _fit_frame(item, _image_name(item, index), target)
-        study = noise_study(feat, rgb, preprocess, amplitudes=levels, trials=trials, distribution=distribution,
-                            seed=seed, conventions=(convention,), output=output, input_name=spec.name,
-                            progress=progress)
+        rgb, notes, original, frame_warnings = (
+            _fit_frame(item, _image_name(item, index), target) if roi_plan is None
+            else roi_plan.fit(item, _image_name(item, index), index))  # resizer: the RGB crop, resized in RGB
+        try:
+            study = noise_study(feat, rgb, preprocess, amplitudes=levels, trials=trials, distribution=distribution,
+                                seed=seed, conventions=(convention,), output=output, input_name=spec.name,
+                                progress=progress)
+        except ModelError as exc:  # the first run at this size; a size the model cannot take names those it can
+            if (error := size_error(exc, feat, spec, rgb.shape[:2], wording)) is exc:
+                raise
+            raise error from exc
         primary = study.output
         diagnosis = None
         if frames_given is not None:
@@ -538,6 +594,9 @@ def triage(
         out_feat = study.clean_outputs  # the study's clean pass: the same tensor, no second run
         out_nv12 = nv12.run(_nv12_feed(nv12, frame, spec.name))
         comparison = compare(out_feat, out_nv12, labels=("qat_feat", "qat_nv12"))
+        if roi_plan is not None:  # the deployed path is the resizer: its comparison decides, the pyramid's is kept
+            resizer, comparison, frame, out_nv12 = roi_plan.measure(out_feat, comparison, primary)
+            frame_source = roi_plan.frame_source
         if primary in study.unchanged and "identical" in comparison.outputs[primary].flags:
             raise _unchanged_output(feat, spec.name, preprocess, rgb, out_feat[primary], primary, study)
         quantized: dict[str, float] = {}
@@ -555,16 +614,23 @@ def triage(
             frame_source=frame_source, quantized=quantized, diagnosis=diagnosis, notes=notes + study.notes,
         )
         result.verdict = decide(result, limits, node_findings=node_findings)
+        if roi_plan is not None:
+            result.resizer = resizer
+            result.verdict.evidence += resizer.evidence()
         result.verdict.evidence += [f"warning: {w}" for w in frame_warnings]
         results.append(result)
         if index == 0 or _URGENCY.index(result.verdict.id) < _URGENCY.index(results[preview["index"]].verdict.id):
             preview = {"index": index, "rgb": rgb, "frame": frame, "out_feat": out_feat[primary],
                        "out_nv12": out_nv12[primary]}
+            if roi_plan is not None:
+                preview.update(roi_plan.preview_extra())
     timing["images"] = time.perf_counter() - t0
 
     order = _order(results)
     worst = order[0]
-    if preview.get("index") != worst:
+    if preview.get("index") != worst and roi_plan is not None:
+        preview = roi_plan.preview(sources[worst], worst, feat, preprocess, primary)
+    elif preview.get("index") != worst:
         item = sources[worst]
         rgb, _, _ = prepare_image(item, target)
         frame = (_user_frame(frames_given[worst], rgb.shape[0], rgb.shape[1]) if frames_given is not None
@@ -592,13 +658,15 @@ def triage(
             layer_results.append(layer_divergence(
                 source, worst_rgb, preprocess=preprocess, convention=convention, compare=kind,
                 amplitude=int(round(limits.floor_amplitude)), trials=5, seed=seed, input_name=spec.name,
-                progress=progress,
+                extra_inputs=extras or None, progress=progress,
             ))
         timing["layers"] = time.perf_counter() - t0
     notes = []
     if len(results) > 1:
         counts = {v: sum(r.verdict.id == v for r in results) for v in VERDICTS}  # type: ignore[union-attr]
         notes.append("per-image verdicts: " + ", ".join(f"{v} {n}" for v, n in counts.items() if n))
+    if roi_plan is not None:
+        notes += roi_plan.report_notes(layer_results)
     timing["total"] = time.perf_counter() - started
     parameters = {
         "model": model_label or _util.model_label(source if isinstance(model, (bytes, bytearray, memoryview))
@@ -618,7 +686,11 @@ def triage(
         "quantized": "nv12kit.quantize (ORT static QDQ int8)" if quantize else (
             "user-supplied" if quantized_feat is not None else "no"),
         "user_nv12": frames_given is not None,
+        "size": list(target) if target is not None else "each image's own",
+        "extra_inputs": describe_extra_inputs(extras),
     }
+    if roi_plan is not None:
+        parameters.update(roi_plan.parameters())
     warnings = _warnings(results, dynamic=spec.static_size is None and size is None, size_hint=size_hint)
     return TriageReport(verdict, results, worst, limits, parameters, node_findings, notes, _versions(), timing,
                         preview, layer_results, warnings)
@@ -649,9 +721,10 @@ def _label(convention: Any) -> str:
 def _nv12_feed(runner: Any, frame: Any, name: str) -> dict[str, np.ndarray]:
     feed = frame.to_feed(name)
     missing = [k for k in feed if k not in runner.input_names]
+    planes = [n for n in runner.input_names if n not in getattr(runner, "extras", {})]  # extras are fed apart
     if missing:
-        if len(runner.input_names) == 2:  # vendor models name the planes their own way (TI: _Y_IN/_UV_IN)
-            y_name, uv_name = runner.input_names
+        if len(planes) == 2:  # vendor models name the planes their own way (TI: _Y_IN/_UV_IN)
+            y_name, uv_name = planes
             return {y_name: feed[f"{name}_y"], uv_name: feed[f"{name}_uv"]}
         raise ModelError(f"the NV12 model's inputs {list(runner.input_names)} do not include {missing}; "
                          "it should take <name>_y and <name>_uv")

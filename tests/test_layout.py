@@ -23,9 +23,9 @@ HEAVY = ("onnx", "onnxruntime", "matplotlib", "ipywidgets", "nbclient", "tqdm")
 LAYERS: list[set[str]] = [
     {"errors", "_util", "_io", "data"},
     {"conventions", "_kernels", "convert", "yuv", "chart", "images"},
-    {"preprocess", "model", "runtime", "metrics", "dumps"},
+    {"preprocess", "model", "runtime", "metrics", "dumps", "feeds"},
     {"graph", "resizer", "roundtrip", "noise", "augment", "lint", "layers"},
-    {"triage", "verdicts"},
+    {"triage", "verdicts", "roi_triage"},
     {"report", "plots"},
     {"explore"},
     {"widgets", "notebook_report", "cli"},

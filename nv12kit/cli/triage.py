@@ -10,14 +10,17 @@ from typing import Any
 from ..conventions import CONVENTIONS
 from ..errors import InputError
 from .options import (
+    CLI_OPTION_NAMES,
     _parse_size,
     add_chip_range_argument,
     add_force_argument,
     add_image_budget_argument,
     add_preprocess_arguments,
     expand_images,
+    extra_input_paths,
     guarded_outputs,
     preprocess_from_args,
+    read_extra_inputs,
 )
 
 
@@ -32,9 +35,20 @@ def register(sub: Any) -> None:
     tri.add_argument("--model", required=True, help="float ONNX model (qat_feat)")
     tri.add_argument("--image", nargs="+", required=True, metavar="IMG", help="frames (files or folders)")
     tri.add_argument("--input", dest="input_name", default=None, help="image input, if the model has several")
+    tri.add_argument("--extra-input", action="append", default=None, metavar="NAME=FILE.npy",
+                     help="a value for one of the model's other (non-image) inputs, fed unchanged to every run "
+                          "(repeatable; every other input needs one)")
     add_preprocess_arguments(tri)
     tri.add_argument("--size", default=None, metavar="HxW",
-                     help="resize frames to HxW (for models with a dynamic size; must match a static one)")
+                     help="resize frames to HxW (for models with a dynamic size; must match a static one); W alone "
+                          "sets the one dynamic side of a partly static input; -1 or nothing keeps a static side "
+                          "(48x-1, x192, --size=-1x192)")
+    tri.add_argument("--source", choices=("pyramid", "resizer"), default="pyramid",
+                     help="the NV12 input source deployed: pyramid (Y/UV at the model's size, default) or resizer "
+                          "(the full frame plus an ROI, cropped and resized in YUV on the chip; needs --roi)")
+    tri.add_argument("--roi", type=int, nargs=4, default=None, metavar=("L", "T", "R", "B"),
+                     help="with --source resizer: the ROI of every frame, left top right bottom in pixels, right and "
+                          "bottom exclusive, left/top/width/height even")
     tri.add_argument("--convention", default="horizon", choices=sorted(CONVENTIONS), metavar="NAME",
                      help="the chip's NV12 convention (default: horizon)")
     tri.add_argument("--user-nv12", nargs="+", default=None, metavar="FILE",
@@ -91,13 +105,31 @@ def _node_settings(args: argparse.Namespace) -> dict[str, object] | None:
     return settings
 
 
+def _resizer_options(args: argparse.Namespace) -> dict[str, Any]:
+    """triage()'s resizer keywords from --source/--roi, with one-line errors naming the flag."""
+    if args.source != "resizer":
+        if args.roi is not None:
+            raise InputError("--roi is only for --source resizer (the pyramid source sees the whole frame resized to "
+                             "the model's size); add --source resizer or drop --roi")
+        return {}
+    if args.roi is None:
+        raise InputError("--source resizer needs --roi L T R B: the region of each full frame, in pixels with "
+                         "exclusive right/bottom, that the resizer scales to the model's size")
+    for given, flag in ((args.quantize, "--quantize"), (args.user_nv12, "--user-nv12")):
+        if given:
+            raise InputError(f"{flag} is not supported with --source resizer yet; run it with --source pyramid")
+    return {"source": "resizer", "roi": tuple(args.roi)}
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``nv12kit triage``: print the report, write --report/--json; the exit code is the verdict's."""
     from ..model import load_model_with_bytes
     from ..triage import triage
 
+    resizer = _resizer_options(args)  # --source/--roi, checked before anything is loaded
     images = expand_images(args.image, "--image")
-    inputs = [args.model, *images, *(args.user_nv12 or []), *(args.calibration or [])]
+    inputs = [args.model, *images, *(args.user_nv12 or []), *(args.calibration or []),
+              *extra_input_paths(args.extra_input)]
     # Every output is vetted before the model is even loaded: a bad --report path fails at once, not after the run.
     with guarded_outputs(args, {"--report": args.report, "--json": args.json}, inputs):
         model, data = load_model_with_bytes(args.model)
@@ -110,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
             distribution=args.distribution, seed=args.seed, input_name=args.input_name, output=args.output,
             chip_range=args.chip_range, size=_parse_size(args.size), progress=not args.quiet,
             model_label=Path(args.model).name, size_hint="--size HxW",
+            extra_inputs=read_extra_inputs(args.extra_input), option_names={**CLI_OPTION_NAMES, "roi": "--roi"},
+            **resizer,
         )
         print(report)
         if args.report:
