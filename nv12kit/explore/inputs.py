@@ -56,11 +56,13 @@ class ModelChoice:
     outputs: list[tuple[str, str]]
     preprocess: Preprocess | None
     preprocess_source: str
+    chosen_size: tuple[int, int] | None = None
 
     @property
     def size(self) -> tuple[int, int] | None:
-        """The model's static (height, width), or None for a dynamic size."""
-        return self.spec.static_size
+        """The (height, width) frames are fed at: the size given to :func:`describe_model` (checked
+        against the model's static sides), else the model's static size; None for a dynamic size."""
+        return self.chosen_size if self.chosen_size is not None else self.spec.static_size
 
     def lines(self) -> list[str]:
         """The description as text lines."""
@@ -68,6 +70,10 @@ class ModelChoice:
         return [
             f"model: {self.label}",
             f"image input: {self.spec}",
+            *([f"frame size: {self.size[0]}x{self.size[1]} (HxW)" + (
+                " (chosen; the model's size is dynamic)" if self.spec.static_size is None else "")]
+              if self.size is not None else
+              ["frame size: dynamic; each frame runs at its own size (give size=(H, W): your compiled model's)"]),
             "outputs: " + ", ".join(f"{name} {shape}" for name, shape in self.outputs),
             f"preprocessing: {pre} ({self.preprocess_source})",
         ]
@@ -83,7 +89,8 @@ class ModelChoice:
         return f"<table class='nv12kit-model'>{rows}</table>"
 
 
-def describe_model(model: Any, *, preprocess: Preprocess | Mapping[str, Any] | None = None) -> ModelChoice:
+def describe_model(model: Any, *, preprocess: Preprocess | Mapping[str, Any] | None = None,
+                   size: Any = None) -> ModelChoice:
     """Load a model and say what nv12kit will feed it and how.
 
     Parameters
@@ -94,6 +101,11 @@ def describe_model(model: Any, *, preprocess: Preprocess | Mapping[str, Any] | N
         The normalisation; read from the model's metadata when omitted. A
         model without such metadata is still described, with the
         preprocessing marked unknown and what to do about it.
+    size : (int, int), int or None, optional
+        The frame size to feed, for a model whose size is dynamic (the size
+        your compiled model runs at): ``(H, W)``, or one int for the one
+        dynamic side, as :func:`nv12kit.triage` takes it. Checked against
+        the model's static sides.
 
     Returns
     -------
@@ -120,10 +132,15 @@ def describe_model(model: Any, *, preprocess: Preprocess | Mapping[str, Any] | N
     except ModelError as exc:
         pre, source = None, str(exc)
     spec = ImageInputSpec.from_model(proto, layout=pre.layout if pre is not None else None)
+    chosen = None
+    if size is not None or (spec.static_size is None and {type(spec.height), type(spec.width)} & {int}):
+        from ..feeds import resolve_size  # a partly static input needs its open side given
+
+        chosen = resolve_size(spec, size)
     outputs = [(o.name, _shape_text(o)) for o in proto.graph.output]
     path = pathlib.Path(model) if isinstance(model, (str, os.PathLike)) else None
     label = path.name if path is not None else "ModelProto"
-    return ModelChoice(label, path, spec, outputs, pre, source)
+    return ModelChoice(label, path, spec, outputs, pre, source, chosen)
 
 
 @dataclass

@@ -53,6 +53,10 @@ class NoiseSession:
         Seed of the noise trials.
     output : str, optional
         The output to study (the first by default).
+    size : (int, int), int or None, optional
+        The frame size, for a model whose size is dynamic (your compiled
+        model's); as :func:`nv12kit.triage` takes it. By default the model's
+        static size, or the image's own size when both sides are dynamic.
 
     Attributes
     ----------
@@ -66,7 +70,7 @@ class NoiseSession:
     """
 
     def __init__(self, model: Any, image: Any, *, preprocess: Preprocess | Mapping[str, Any] | None = None,
-                 seed: int = 0, output: str | None = None) -> None:
+                 seed: int = 0, output: str | None = None, size: Any = None) -> None:
         from ..model import ImageInputSpec, load_model
         from ..runtime import Runner
 
@@ -74,7 +78,9 @@ class NoiseSession:
         self.label = pathlib.Path(model).name if isinstance(model, (str, os.PathLike)) else "model"
         self.preprocess, _ = _resolve_preprocess(self.model, preprocess)
         self.spec = ImageInputSpec.from_model(self.model, layout=self.preprocess.layout)
-        self.rgb, self.notes, _ = prepare_image(image, self.spec.static_size)
+        from ..feeds import resolve_size
+
+        self.rgb, self.notes, _ = prepare_image(image, resolve_size(self.spec, size))
         self.image_label = source_label(image)
         self.runner = Runner(self.model, name="qat_feat")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
