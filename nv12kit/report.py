@@ -109,7 +109,9 @@ def figures_for(report: Any, *, progress: bool = False) -> list[tuple[str, str]]
     # (caption, how to draw it): drawn one at a time under the bar, each freed once it is a PNG
     todo: list[tuple[str, Callable[[], Any]]] = [
         (f"Y, U and V planes of {worst.name} ({worst.frame_source})", lambda: plots.plot_planes(frame)),
-        (f"Round-trip error of {worst.name}: |RGB - decode(NV12)|, largest channel",
+        (f"Round-trip error of {worst.name}: |RGB - decode(NV12)|, largest channel" if "roi" not in preview else
+         f"Error of {worst.name} behind the resizer: |feat input (the crop resized in RGB) - decode(resizer output)|, "
+         "largest channel: the YUV resize's differences and the NV12 round trip together",
          lambda: plots.plot_roundtrip_error(
              preview["rgb"], nv12_to_rgb(frame, convention=preview.get("convention", "horizon")))),
         (f"1 - cosine of every noise trial, per amplitude, with the NV12 loss ({worst.name})",
