@@ -12,7 +12,9 @@ exists without ``--force``, a full or read-only disk...), with one line
 on stderr that says what and how to fix it; 3 an unexpected error (a
 bug), one line too, with the traceback when ``NV12KIT_DEBUG=1``. SIGTERM
 and SIGHUP unwind like Ctrl-C (130), so no temporary file is left behind;
-the exit code is then 128 + the signal number.
+the exit code is then 128 + the signal number. When the reader of the
+output goes away (``nv12kit triage ... | head``) the command stops
+silently with 141, as a shell reports a SIGPIPE.
 
 Writes: every subcommand checks all its outputs before its work starts
 and never replaces an input, a folder or a device; an existing output is
@@ -22,6 +24,7 @@ replaced only with ``--force`` (see :mod:`nv12kit._io`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -31,6 +34,9 @@ from .. import __version__
 from ..errors import NV12KitError
 from . import compare, convert, demo, layers, report, triage, variants
 from .options import EXIT_INTERNAL, EXIT_USAGE, add_preprocess_arguments, one_line, preprocess_from_args
+
+#: Exit status when the reader of our output went away (a shell's status for a SIGPIPE death: 128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 __all__ = ["main", "build_parser", "add_preprocess_arguments", "preprocess_from_args"]
 
@@ -85,6 +91,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"{name}: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader of our output left (`nv12kit triage ... | head`): nothing is wrong with the user's files.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again, and exit as a shell
+        # reports a SIGPIPE (128 + 13), silently.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except OSError as exc:  # the user's files or disk: missing, unreadable, forbidden, full
         if _debug():
             traceback.print_exc()

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 
 import nbformat
 import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+import nv12kit.data
 from nv12kit.cli import build_parser, main
 from nv12kit.errors import InputError
 from nv12kit.notebook_report import parse_parameters, render_notebook
@@ -174,3 +177,17 @@ def test_report_help_documents_the_list_rule():
     sub = next(a for a in parser._actions if a.dest == "command")
     text = " ".join(sub.choices["report"].format_help().split())
     assert "one-element list" in text and "_paths" in text
+
+
+def test_a_reader_that_leaves_the_pipe_early_is_not_called_a_file_problem(tmp_path):
+    # `nv12kit triage ... | head -1`: the reader closes the pipe; no "check the path" message, the shell's 141.
+    model = nv12kit.data.photo_path("astronaut").parent / "demo_robust.onnx"
+    with subprocess.Popen([sys.executable, "-m", "nv12kit.cli", "triage", "--model", str(model), "--image",
+                           str(nv12kit.data.photo_path("astronaut")), "--trials", "2", "--quiet"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        proc.stdout.readline()
+        proc.stdout.close()  # the reader leaves after one line
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=120)
+    assert code == 141, err
+    assert "check the path" not in err and "Traceback" not in err and "Exception ignored" not in err
