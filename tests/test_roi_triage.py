@@ -152,8 +152,22 @@ def test_cli_resizer_prints_the_share_and_writes_html_and_json(tmp_path, capsys)
     (["--source", "resizer"], "--source resizer needs --roi"),
     (["--roi", *map(str, ROI)], "--roi is only for --source resizer"),
     (["--source", "resizer", "--roi", *map(str, ROI), "--quantize"], "--quantize is not supported"),
+    (["--resizer-align", "align_corners"], "--resizer-align is only for --source resizer"),
 ])
 def test_cli_resizer_errors_exit_2_naming_the_flag(flags, match, capsys):
     assert main(["triage", "--model", MODEL, "--image", PHOTO, "--trials", "3", "--quiet", *flags]) == 2
     err = capsys.readouterr().err.strip()
     assert match in err and len(err.splitlines()) == 1
+
+
+def test_cli_resizer_grid_and_interpolation_reach_the_node(tmp_path, capsys):
+    json_path = tmp_path / "r.json"
+    base = ["triage", "--model", MODEL, "--image", PHOTO, "--source", "resizer", "--roi", *map(str, ROI),
+            "--trials", "2", "--quiet"]
+    assert main([*base, "--resizer-align", "align_corners", "--resizer-interpolation", "nearest",
+                 "--json", str(json_path)]) in (0, 1)
+    assert "(nearest, align_corners)" in capsys.readouterr().out
+    expected = nv12kit.triage(MODEL, PHOTO, source="resizer", roi=ROI, resizer_align="align_corners",
+                              resizer_interpolation="nearest", trials=2, layers=False, progress=False)
+    measured = json.loads(json_path.read_text())["images"][0]["resizer"]
+    assert measured["resizer_cosine"] == pytest.approx(expected.images[0].resizer.resizer_cosine, abs=0)

@@ -49,6 +49,11 @@ def register(sub: Any) -> None:
     tri.add_argument("--roi", type=int, nargs=4, default=None, metavar=("L", "T", "R", "B"),
                      help="with --source resizer: the ROI of every frame, left top right bottom in pixels, right and "
                           "bottom exclusive, left/top/width/height even")
+    tri.add_argument("--resizer-interpolation", choices=("bilinear", "nearest"), default=None,
+                     help="with --source resizer: how the chip scales the planes (default: bilinear)")
+    tri.add_argument("--resizer-align", choices=("half_pixel", "align_corners", "asymmetric"), default=None,
+                     help="with --source resizer: the sampling grid (default: half_pixel, as OpenCV; Horizon's "
+                          "older resizer's step formula implies align_corners)")
     tri.add_argument("--convention", default="horizon", choices=sorted(CONVENTIONS), metavar="NAME",
                      help="the chip's NV12 convention (default: horizon)")
     tri.add_argument("--user-nv12", nargs="+", default=None, metavar="FILE",
@@ -108,9 +113,11 @@ def _node_settings(args: argparse.Namespace) -> dict[str, object] | None:
 def _resizer_options(args: argparse.Namespace) -> dict[str, Any]:
     """triage()'s resizer keywords from --source/--roi, with one-line errors naming the flag."""
     if args.source != "resizer":
-        if args.roi is not None:
-            raise InputError("--roi is only for --source resizer (the pyramid source sees the whole frame resized to "
-                             "the model's size); add --source resizer or drop --roi")
+        for given, flag in ((args.roi, "--roi"), (args.resizer_interpolation, "--resizer-interpolation"),
+                            (args.resizer_align, "--resizer-align")):
+            if given is not None:
+                raise InputError(f"{flag} is only for --source resizer (the pyramid source sees the whole frame "
+                                 f"resized to the model's size); add --source resizer or drop {flag}")
         return {}
     if args.roi is None:
         raise InputError("--source resizer needs --roi L T R B: the region of each full frame, in pixels with "
@@ -118,7 +125,12 @@ def _resizer_options(args: argparse.Namespace) -> dict[str, Any]:
     for given, flag in ((args.quantize, "--quantize"), (args.user_nv12, "--user-nv12")):
         if given:
             raise InputError(f"{flag} is not supported with --source resizer yet; run it with --source pyramid")
-    return {"source": "resizer", "roi": tuple(args.roi)}
+    options: dict[str, Any] = {"source": "resizer", "roi": tuple(args.roi)}
+    if args.resizer_interpolation is not None:
+        options["resizer_interpolation"] = args.resizer_interpolation
+    if args.resizer_align is not None:
+        options["resizer_align"] = args.resizer_align
+    return options
 
 
 def run(args: argparse.Namespace) -> int:
