@@ -285,3 +285,9 @@ def test_log_axes_label_only_the_minor_ticks_that_fit(low, high, nv12):
     study = _study_over(low, high, nv12)
     assert_legible(plots.plot_cosine_histograms(study))
     assert_legible(plots.plot_cosine_vs_amplitude(study, nv12_loss={"qat_nv12 (node)": nv12}))
+
+
+@pytest.mark.parametrize("count", [2, 12])
+def test_convention_sensitivity_chart_is_legible(count):
+    cosines = {"horizon": 0.74, **{f"horizon (candidate {i})": 1 - 10 ** (-1 - i / 3) for i in range(count - 1)}}
+    assert_legible(plots.plot_convention_sensitivity(cosines))

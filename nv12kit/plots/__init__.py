@@ -7,17 +7,18 @@ current figure, the backend) is untouched and a figure never shows up twice
 in a notebook. :func:`figure_to_data_uri` turns a figure into the inline
 ``data:image/png;base64,...`` string a self-contained HTML report needs.
 
-=================================  ================================================
-:func:`plot_planes`                the Y, U and V planes of an NV12 frame
-:func:`plot_roundtrip_error`       per-pixel ``|RGB - decoded|`` after a round trip
-:func:`plot_output_diff`           per-pixel ``|a - b|`` of two dense model outputs
-:func:`plot_output_diffs`          the same for several outputs against one reference
-:func:`plot_cosine_histograms`     trial cosines per noise amplitude, NV12 marked
-:func:`plot_cosine_vs_amplitude`   the noise floor against amplitude, NV12 marked
-:func:`plot_layer_divergence`      ``1 - cosine`` per layer against depth, culprits marked
-:func:`plot_conversion_error`      someone's NV12 decoded, and its luma error against nv12kit's
-:func:`plot_roi_crop`              a full frame with the resizer's ROI boxed, and the crop the model sees
-=================================  ================================================
+===================================  ================================================
+:func:`plot_planes`                  the Y, U and V planes of an NV12 frame
+:func:`plot_roundtrip_error`         per-pixel ``|RGB - decoded|`` after a round trip
+:func:`plot_output_diff`             per-pixel ``|a - b|`` of two dense model outputs
+:func:`plot_output_diffs`            the same for several outputs against one reference
+:func:`plot_cosine_histograms`       trial cosines per noise amplitude, NV12 marked
+:func:`plot_cosine_vs_amplitude`     the noise floor against amplitude, NV12 marked
+:func:`plot_layer_divergence`        ``1 - cosine`` per layer against depth, culprits marked
+:func:`plot_conversion_error`        someone's NV12 decoded, and its luma error against nv12kit's
+:func:`plot_roi_crop`                a full frame with the resizer's ROI boxed, and the crop the model sees
+:func:`plot_convention_sensitivity`  the NV12 loss under each convention the chip could use, as bars
+===================================  ================================================
 
 matplotlib is an optional dependency (``pip install 'nv12kit[notebooks]'``).
 The core never imports this module: the HTML reports load it when they
@@ -36,6 +37,7 @@ except ImportError as exc:  # pragma: no cover - matplotlib is installed whereve
     ) from exc
 
 from ._base import figure_to_data_uri, figure_to_png_bytes
+from .conventions import plot_convention_sensitivity
 from .cosines import plot_cosine_histograms, plot_cosine_vs_amplitude
 from .frames import plot_conversion_error, plot_planes, plot_roi_crop, plot_roundtrip_error
 from .layer_figure import plot_layer_divergence
@@ -51,6 +53,7 @@ __all__ = [
     "plot_layer_divergence",
     "plot_conversion_error",
     "plot_roi_crop",
+    "plot_convention_sensitivity",
     "figure_to_png_bytes",
     "figure_to_data_uri",
 ]
