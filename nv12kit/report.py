@@ -189,6 +189,56 @@ def _resizer_html(report: Any) -> str:
             + _table(header, rows, numeric=[False, False, False, True, True, True, True, False]))
 
 
+def _sensitivity_html(report: Any, *, figures: bool) -> str:
+    """What another convention would cost: the table and the bar chart (nv12kit.counterfactual)."""
+    cs = getattr(report, "convention_sensitivity", None)
+    if cs is None:
+        return ""
+    rows = [[_e(r.name), _e(r.group), _e(r.differs), _num(r.cosine), _num(r.loss, ".2e"), _e(r.change_text()),
+             f"<code>{_e(r.verdict)}</code>"] for r in cs.rows]
+    header = ["convention", "group", "what differs from yours", "cosine", "1 - cos", "against yours",
+              "verdict on this image"]
+    chart = ""
+    if figures:
+        try:
+            from . import plots
+
+            chart = (f"<figure><img alt='NV12 loss per convention' src='"
+                     f"{plots.figure_to_data_uri(plots.plot_convention_sensitivity(cs))}'><figcaption>1 - cosine of "
+                     f"the NV12 path on {_e(cs.image)} per convention; the dashed line is the largest loss the "
+                     "verdict rules call healthy on this image</figcaption></figure>")
+        except ImportError:
+            chart = ""
+    missing = "".join(f"<li>{_e(n)}</li>" for n in cs.not_measured)
+    return ("<h2 id='conventions'>What another convention would cost</h2><p class='small'>The decisive image "
+            f"{_e(cs.image)} encoded with each convention the chip could be configured for, through the same NV12 "
+            "node (<em>same node</em>: only the ISP or converter setting changes) or a node built for the other "
+            "range (<em>other node</em>), and judged with the same thresholds and noise floor (healthy at or below "
+            f"1 - cos {cs.healthy_limit:.2e}).</p>"
+            + _table(header, rows, numeric=[False, False, False, True, True, False, False]) + chart
+            + (f"<p class='small'>Not measured:</p><ul class='small'>{missing}</ul>" if missing else ""))
+
+
+def _baseline_html(report: Any) -> str:
+    """Before/after against the baseline triage (nv12kit.baseline)."""
+    b = getattr(report, "baseline", None)
+    if b is None:
+        return ""
+    differing = "".join(f"<li>{_e(k)}: <code>{_e(before)}</code> &rarr; <code>{_e(after)}</code></li>"
+                        for k, before, after in b.differing)
+    rows = [[_e(r.image or "-"), _e(r.metric), _num(r.before), _num(r.after),
+             _num(r.change, "+.2e") if r.change is not None else "-",
+             _num(r.loss_ratio, ".2g") if r.loss_ratio is not None else "-"] for r in b.rows]
+    unmatched = [f"only in the baseline: {', '.join(b.only_before)}"] if b.only_before else []
+    unmatched += [f"new images: {', '.join(b.only_after)}"] if b.only_after else []
+    return (f"<h2 id='baseline'>Before and after (baseline: {_e(b.source)})</h2>"
+            + (f"<p><strong>Parameters that differ</strong></p><ul>{differing}</ul>" if differing else
+               "<p class='small'>Same parameters as the baseline.</p>")
+            + _table(["image", "number", "before", "after", "change", "loss after / before"], rows,
+                     numeric=[False, False, True, True, True, True])
+            + "".join(f"<p class='small'>{_e(u)}</p>" for u in unmatched))
+
+
 def _warnings_html(report: Any) -> str:
     """What the triage chose that the user did not say, and frames too poor to judge: the box at the top."""
     warnings = getattr(report, "warnings", None) or []
@@ -272,7 +322,8 @@ def render_html(report: Any, *, figures: bool = True, standalone: bool = True, t
     body = [f"<h1>{_e(heading)}</h1>", _warnings_html(report),
             f"<p class='small'>Generated {_e(_dt.datetime.now().astimezone().isoformat(timespec='seconds'))} by "
             f"nv12kit {_e(report.versions.get('nv12kit', '?'))}; seed {_e(report.parameters.get('seed'))}.</p>",
-            _verdict_html(report), _images_html(report), _resizer_html(report)]
+            _verdict_html(report), _baseline_html(report), _images_html(report), _resizer_html(report),
+            _sensitivity_html(report, figures=figures)]
     if figures:
         shown = figures_for(report, progress=progress)
         if shown:

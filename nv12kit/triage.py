@@ -120,6 +120,10 @@ class TriageReport:
     preview: dict[str, Any] = field(default_factory=dict, repr=False)
     layers: list[Any] = field(default_factory=list, repr=False)
     warnings: list[str] = field(default_factory=list)
+    #: nv12kit.counterfactual.ConventionSensitivity: the decisive image under other conventions (None: not measured)
+    convention_sensitivity: Any = None
+    #: nv12kit.baseline.BaselineComparison: before/after against ``triage(..., baseline=...)`` (None: no baseline)
+    baseline: Any = None
 
     @property
     def exit_code(self) -> int:
@@ -138,6 +142,8 @@ class TriageReport:
                 lines += [f"      {e}" for e in finding.evidence]
         lines.append("what to do:")
         lines += [f"  - {r}" for r in v.recommendations]
+        for extra in (self.convention_sensitivity, self.baseline):
+            lines += extra.lines() if extra is not None else []
         for result in self.layers:
             found = result.culprits(3)
             if found:
@@ -199,6 +205,10 @@ class TriageReport:
             "versions": dict(self.versions),
             "timing": dict(self.timing),
             "layers": [result.to_dict() for result in self.layers],
+            "convention_sensitivity": self.convention_sensitivity.cosines() if self.convention_sensitivity else {},
+            "convention_sensitivity_details": (self.convention_sensitivity.to_dict() if self.convention_sensitivity
+                                               else None),
+            "baseline": self.baseline.to_dict() if self.baseline is not None else None,
         }
 
     def to_json(self, path: str | os.PathLike[str]) -> pathlib.Path:
@@ -372,6 +382,8 @@ def triage(
     roi: Any = None,
     resizer_interpolation: Literal["bilinear", "nearest"] = "bilinear",
     resizer_align: Literal["half_pixel", "align_corners", "asymmetric"] = "half_pixel",
+    convention_sensitivity: bool = True,
+    baseline: Any = None,
 ) -> TriageReport:
     """Run the guided triage on a float model and one or more frames.
 
@@ -457,6 +469,15 @@ def triage(
         The resizer's ``interpolation`` and sampling grid (``align``) as in
         :func:`nv12kit.insert_nv12_resizer`; ``half_pixel`` by default
         (Horizon's older resizer's step formula implies ``align_corners``).
+    convention_sensitivity : bool, optional
+        Measure the decisive image's NV12 loss under the other conventions
+        the chip could use (:mod:`nv12kit.counterfactual`): one NV12 pass per
+        candidate, plus one NV12 model for the node's other range (not with
+        your own ``nv12_model``, nor with ``source="resizer"``).
+    baseline : TriageReport, dict or path, optional
+        An earlier triage (its report, ``to_dict()`` or JSON file): the report
+        shows the before/after of every number and verdict
+        (:mod:`nv12kit.baseline`).
 
     Returns
     -------
@@ -473,7 +494,9 @@ def triage(
     """
     from functools import partial
 
+    from .baseline import compare_baseline, load_baseline
     from .convert import rgb_to_nv12
+    from .counterfactual import measure_convention_sensitivity
     from .feeds import FedRunner, Wording, check_extra_inputs, describe_extra_inputs, resolve_size, size_error
     from .graph import insert_nv12_node
     from .graph import quantize as quantize_model
@@ -484,6 +507,8 @@ def triage(
     started = time.perf_counter()
     timing: dict[str, float] = {}
     limits = Thresholds.coerce(thresholds)
+    before = None if baseline is None else load_baseline(baseline, option=(option_names or {}).get("baseline",
+                                                                                                   "baseline"))
     if quantize and (quantized_feat is not None or quantized_nv12 is not None):
         raise InputError("give either quantize=True (nv12kit builds the int8 variants) or your own "
                          "quantized_feat/quantized_nv12, not both")
@@ -648,6 +673,17 @@ def triage(
                       [f"worst image: {results[worst].name}", *chosen.evidence, *elsewhere],
                       list(chosen.recommendations),
                       merge_also(chosen, [(r.name, r.verdict) for r in others if r.verdict is not None]))
+    sensitivity = None
+    if convention_sensitivity and roi_plan is None:
+        t0 = time.perf_counter()
+        sensitivity = measure_convention_sensitivity(
+            results[worst], preview["rgb"], preview["out_feat"], convention=convention, nv12_runner=nv12,
+            mode=settings.get("mode"), thresholds=limits, node_findings=node_findings, input_name=spec.name,
+            output=primary, feed=_nv12_feed, build_runner=None if nv12_model is not None else lambda mode: Runner(
+                insert_nv12_node(source, input_name=spec.name, **{**settings, "mode": mode}), name="qat_nv12_range"))
+        if sensitivity is not None and (first := sensitivity.recommendation(verdict.id)):
+            verdict.recommendations.insert(0, first)
+        timing["convention_sensitivity"] = time.perf_counter() - t0
     layer_results: list[Any] = []
     if layers and chosen.id in ("nv12_specific_loss", "over_sensitive_model"):
         from .layers import layer_divergence
@@ -692,8 +728,11 @@ def triage(
     if roi_plan is not None:
         parameters.update(roi_plan.parameters())
     warnings = _warnings(results, dynamic=spec.static_size is None and size is None, size_hint=size_hint)
-    return TriageReport(verdict, results, worst, limits, parameters, node_findings, notes, _versions(), timing,
-                        preview, layer_results, warnings)
+    report = TriageReport(verdict, results, worst, limits, parameters, node_findings, notes, _versions(), timing,
+                          preview, layer_results, warnings, sensitivity)
+    if before is not None:
+        report.baseline = compare_baseline(before[0], report.to_dict(), source=before[1])
+    return report
 
 
 def _unchanged_output(runner: Any, name: str, preprocess: Preprocess, rgb: np.ndarray, clean: np.ndarray,

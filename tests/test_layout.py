@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"conventions", "_kernels", "convert", "yuv", "chart", "images"},
     {"preprocess", "model", "runtime", "metrics", "dumps", "feeds"},
     {"graph", "resizer", "roundtrip", "noise", "augment", "lint", "layers"},
-    {"triage", "verdicts", "roi_triage"},
+    {"triage", "verdicts", "roi_triage", "counterfactual", "baseline"},
     {"report", "plots"},
     {"explore"},
     {"widgets", "notebook_report", "cli"},

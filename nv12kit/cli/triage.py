@@ -77,6 +77,9 @@ def register(sub: Any) -> None:
                      help="override a verdict threshold, e.g. --threshold negligible_loss=5e-4 (repeatable)")
     tri.add_argument("--report", default=None, help="write the self-contained HTML report here")
     tri.add_argument("--json", default=None, help="write the report as JSON here")
+    tri.add_argument("--baseline", default=None, metavar="PREVIOUS.json",
+                     help="an earlier triage's --json: show the before/after of every number and verdict (e.g. "
+                          "after a fix; another model or convention is allowed, the differences are listed)")
     tri.add_argument("--no-figures", action="store_true", help="leave figures out of the HTML report")
     add_image_budget_argument(tri)
     add_force_argument(tri)
@@ -141,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     resizer = _resizer_options(args)  # --source/--roi, checked before anything is loaded
     images = expand_images(args.image, "--image")
     inputs = [args.model, *images, *(args.user_nv12 or []), *(args.calibration or []),
-              *extra_input_paths(args.extra_input)]
+              *extra_input_paths(args.extra_input), *([args.baseline] if args.baseline else [])]
     # Every output is vetted before the model is even loaded: a bad --report path fails at once, not after the run.
     with guarded_outputs(args, {"--report": args.report, "--json": args.json}, inputs):
         model, data = load_model_with_bytes(args.model)
@@ -154,7 +157,9 @@ def run(args: argparse.Namespace) -> int:
             distribution=args.distribution, seed=args.seed, input_name=args.input_name, output=args.output,
             chip_range=args.chip_range, size=_parse_size(args.size), progress=not args.quiet,
             model_label=Path(args.model).name, size_hint="--size HxW",
-            extra_inputs=read_extra_inputs(args.extra_input), option_names={**CLI_OPTION_NAMES, "roi": "--roi"},
+            extra_inputs=read_extra_inputs(args.extra_input),
+            option_names={**CLI_OPTION_NAMES, "roi": "--roi", "baseline": "--baseline"},
+            baseline=args.baseline,
             **resizer,
         )
         print(report)
