@@ -146,3 +146,16 @@ def test_baseline_as_a_report_in_python(fixable):
     verdict = report.baseline.rows[0]
     assert (verdict.before, verdict.after) == ("nv12_specific_loss", "over_sensitive_model")
     assert report.to_dict()["baseline"]["rows"][0]["metric"] == "verdict"
+
+
+def test_cli_can_skip_the_convention_sensitivity(tmp_path, capsys):
+    from nv12kit.cli import main
+
+    model = str(nv12kit.data.photo_path("astronaut").parent / "demo_robust.onnx")
+    argv = ["triage", "--model", model, "--image", str(nv12kit.data.photo_path("astronaut")), "--trials", "2",
+            "--quiet", "--json"]
+    assert main([*argv, str(tmp_path / "on.json")]) in (0, 1)
+    assert main([*argv, str(tmp_path / "off.json"), "--no-convention-sensitivity"]) in (0, 1)
+    on, off = (json.loads((tmp_path / f"{k}.json").read_text()) for k in ("on", "off"))
+    assert len(on["convention_sensitivity"]) > 3 and off["convention_sensitivity"] == {}
+    assert on["images"][0]["nv12_cosine"] == off["images"][0]["nv12_cosine"]
