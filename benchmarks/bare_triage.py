@@ -7,7 +7,9 @@ one amplitude batched ``--batch`` at a time, as nv12kit batches them), one
 pass on the NV12 round trip of the frame (BT.601 full range, top-left chroma,
 in integer numpy, as a forum script would do it), and one pass of the NV12
 model (built beforehand, as a vendor toolchain hands it over) on the Y and UV
-planes. It prints the cosines, so the passes cannot be skipped. Sessions use
+planes, and, when asked, as many more NV12-model passes as the triage's
+convention sensitivity makes (``--candidates``, and ``--other-model`` with
+``--other-candidates`` for the node's other range). It prints the cosines, so the passes cannot be skipped. Sessions use
 the options nv12kit uses (no spinning workers).
 
 Usage::
@@ -39,6 +41,10 @@ def main() -> None:
     parser.add_argument("--std", type=float, default=128.0)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--candidates", type=int, default=0,
+                        help="extra NV12-model passes, as the triage's convention sensitivity makes")
+    parser.add_argument("--other-model", default=None, help="an NV12 model for the node's other range")
+    parser.add_argument("--other-candidates", type=int, default=0, help="passes through --other-model")
     args = parser.parse_args()
 
     # nv12kit's session options (workers do not spin between runs), so the ratio measures nv12kit's own
@@ -77,6 +83,21 @@ def main() -> None:
     names = [i.name for i in nv12.get_inputs()]
     from_nv12 = nv12.run(None, {names[0]: y[None, :, :, None], names[1]: uv[None]})[0]
     print(f"round trip {cosine(clean, round_trip)[0]:.6f}, nv12 model {cosine(clean, from_nv12)[0]:.6f}")
+
+    # What another chroma down-sampling would cost (the triage's convention sensitivity): one pass per candidate,
+    # here with the 2x2 box average (the candidates differ in how chroma is made, not in the passes they need).
+    box_u = ((-43 * r - 85 * g + 128 * b + 64) >> 8) + 128
+    box_v = ((128 * r - 107 * g - 21 * b + 64) >> 8) + 128
+    def box(plane: np.ndarray) -> np.ndarray:
+        return ((plane[0::2, 0::2] + plane[1::2, 0::2] + plane[0::2, 1::2] + plane[1::2, 1::2] + 2) >> 2)
+    box_uv = np.clip(np.stack([box(box_u), box(box_v)], -1), 0, 255).astype(np.uint8)
+    for _ in range(args.candidates):
+        cosine(clean, nv12.run(None, {names[0]: y[None, :, :, None], names[1]: box_uv[None]})[0])
+    if args.other_model:
+        other = ort.InferenceSession(args.other_model, options, providers=["CPUExecutionProvider"])
+        limited_y = (16 + (y.astype(np.int32) * 219 + 127) // 255).astype(np.uint8)
+        for _ in range(args.other_candidates):
+            cosine(clean, other.run(None, {names[0]: limited_y[None, :, :, None], names[1]: box_uv[None]})[0])
 
 
 if __name__ == "__main__":

@@ -15,7 +15,10 @@ weights, or ``--realistic PATH``) and the bundled astronaut photo:
    the model's verdict ``nv12_specific_loss``, which would add
    ``layer_divergence`` (timed by ``bench_layers.py``); the timed command
    passes ``--threshold max_loss_ratio=1000`` so both sides do the same
-   passes. The triage with the layers is printed for information.
+   passes. The triage's convention sensitivity (one NV12 pass per candidate
+   convention, and a second NV12 model for the node's other range) is done
+   by the bare script too, with a prebuilt model. The triage with the layers
+   is printed for information.
 2. **noise_study overhead.** ``noise_study(amplitudes=(1, 2, 3), trials=20)``
    on a Runner over one ORT session, against the same forward passes (60
    noisy images, the clean one and the horizon NV12 round trip; the exact
@@ -326,9 +329,22 @@ def measure_cli(model_path: str, nv12_path: str, pre: nv12kit.Preprocess, folder
     triage = [sys.executable, "-m", "nv12kit.cli", "triage", "--model", model_path, "--image", image, "--quiet",
               "--force", "--json", os.path.join(folder, "t.json")]
     same_passes = ["--threshold", "max_loss_ratio=1000"]
+    # The triage's convention sensitivity runs one NV12 pass per candidate (and builds a model for the node's
+    # other range): the bare script makes the same passes, through a prebuilt model of that range.
+    subprocess.run(triage + same_passes, capture_output=True, check=False)
+    with open(os.path.join(folder, "t.json"), encoding="utf-8") as handle:
+        rows = (json.load(handle).get("convention_sensitivity_details") or {}).get("rows", [])
+    same = sum(row["group"] == "same node" for row in rows)
+    other_rows = [row for row in rows if row["group"] == "other node"]
+    extra = ["--candidates", str(same)]
+    if other_rows:
+        other_path = os.path.join(folder, "other_nv12.onnx")
+        onnx.save(nv12kit.insert_nv12_node(model, **{**pre.node_kwargs(), "mode": other_rows[0]["node_mode"]}),
+                  other_path)
+        extra += ["--other-model", other_path, "--other-candidates", str(len(other_rows))]
     commands = {
         "bare": [sys.executable, str(HERE / "bare_triage.py"), model_path, nv12_path, image, "--size", str(size),
-                 "--mean", str(pre.mean[0]), "--std", str(pre.std[0]), "--batch", str(batch)],
+                 "--mean", str(pre.mean[0]), "--std", str(pre.std[0]), "--batch", str(batch), *extra],
         "triage": triage + same_passes,
         "triage --report": triage + same_passes + ["--report", os.path.join(folder, "t.html")],
         "triage with layers": triage,
