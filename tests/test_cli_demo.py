@@ -56,8 +56,9 @@ def test_demo_triages_both_models_into_a_self_contained_report(tmp_path, capsys)
     for url in re.findall(r"(?:src|href)=[\"']([^\"']*)[\"']", text):
         assert url.startswith(("data:", "#")), url[:60]
     assert "demo_robust.onnx: healthy" in text and "demo_fragile.onnx: over_sensitive_model" in text
-    # 4 figures per triage, plus the per-layer figure where the verdict calls for it (the fragile model)
-    assert text.count("<img") == 4 + 5
+    # 5 figures per triage (planes, round trip, histogram, floor curve, what another convention would cost), plus
+    # the per-layer figure where the verdict calls for it (the fragile model)
+    assert text.count("<img") == 5 + 6
 
 
 def test_html_table_escapes_names(photo):
