@@ -58,10 +58,12 @@ _LAZY: dict[str, str] = {
     "load_model": "model",
     "save_model": "model",
     "Runner": "runtime",
+    "NV12RoundTrip": "augment",
 }
 
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
+    from .augment import NV12RoundTrip
     from .graph import (
         ModelVariants,
         NV12Input,
@@ -88,7 +90,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
 
 # Submodules reachable as attributes after a plain `import nv12kit` (nv12kit.data.model_path(...), ...).
 _SUBMODULES = frozenset({
-    "data", "graph", "layers", "lint", "model", "runtime", "roundtrip", "explore", "plots", "report",
+    "augment", "data", "graph", "layers", "lint", "model", "runtime", "roundtrip", "explore", "plots", "report",
     "widgets", "notebook_report", "cli",
 })
 
@@ -130,6 +132,7 @@ __all__ = [
     "NV12Frame",
     "NV12Input",
     "NV12KitError",
+    "NV12RoundTrip",
     "NodeFinding",
     "NoiseStudy",
     "Preprocess",

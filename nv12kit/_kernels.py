@@ -192,8 +192,12 @@ def _recheck(
     """Overwrite ``dest`` where ``near`` with ``exact`` of the same pixels."""
     idx = np.flatnonzero(near)
     if idx.size:
-        rows, cols = np.divmod(idx, near.shape[1])
-        dest[rows, cols] = exact([p.reshape(-1)[idx] for p in planes])
+        values = exact([p.reshape(-1)[idx] for p in planes])
+        if dest.flags.c_contiguous:  # a flat index is several times cheaper than (rows, cols)
+            dest.reshape(-1)[idx] = values
+        else:
+            rows, cols = np.divmod(idx, near.shape[1])
+            dest[rows, cols] = values
 
 
 class _ShiftRow(_Row):
