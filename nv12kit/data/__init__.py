@@ -26,7 +26,7 @@ from pathlib import Path
 
 from nv12kit.errors import InputError
 
-__all__ = ["PHOTOS", "DEMO_MODELS", "photo_path", "photo_paths", "model_path"]
+__all__ = ["PHOTOS", "DEMO_MODELS", "CURED_MODEL", "photo_path", "photo_paths", "model_path"]
 
 #: Names of the bundled photos, in a stable order.
 PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "chelsea_odd")
@@ -35,6 +35,9 @@ _SUFFIX = ".png"
 
 #: The bundled demo classifiers (see ``DEMO_MODELS.md`` next to this file).
 DEMO_MODELS: tuple[str, ...] = ("demo_robust", "demo_fragile")
+
+#: demo_fragile fine-tuned with :class:`nv12kit.augment.NV12RoundTrip` (notebook 05); not in the demo run.
+CURED_MODEL = "demo_cured"
 
 
 def photo_path(name: str) -> Path:
@@ -134,9 +137,9 @@ def model_path(name: str) -> Path:
     'demo_robust.onnx'
     """
     stem = name[: -len(".onnx")] if isinstance(name, str) and name.endswith(".onnx") else name
-    if stem not in DEMO_MODELS:
+    if stem not in (*DEMO_MODELS, CURED_MODEL):
         raise InputError(
-            f"unknown demo model {name!r}: expected one of {', '.join(map(repr, DEMO_MODELS))}"
+            f"unknown demo model {name!r}: expected one of {', '.join(map(repr, (*DEMO_MODELS, CURED_MODEL)))}"
         )
     with as_file(files(__name__).joinpath(f"{stem}.onnx")) as path:
         return Path(path)
