@@ -226,6 +226,7 @@ def measure_convention_sensitivity(
     output: str,
     feed: Callable[[Any, Any, str], Mapping[str, np.ndarray]],
     build_runner: Callable[[str], Any] | None = None,
+    other_node_hint: str = "your own NV12 model was given",
 ) -> ConventionSensitivity | None:
     """Measure every candidate on the decisive image.
 
@@ -242,6 +243,8 @@ def measure_convention_sensitivity(
     build_runner : callable, optional
         ``mode -> runner`` of an NV12 model with another node mode, for the
         ``other node`` group; None leaves that group out.
+    other_node_hint : str, optional
+        Why that group was left out, for the report's "not measured" list.
 
     Returns
     -------
@@ -271,7 +274,7 @@ def measure_convention_sensitivity(
             if group == "other node":
                 if build_runner is None:
                     not_measured.append(f"{candidate.name}: needs an NV12 model for mode {node_mode!r} "
-                                        "(your own NV12 model was given)")
+                                        f"({other_node_hint})")
                     continue
                 if node_mode not in runners:
                     runners[node_mode] = build_runner(node_mode)

@@ -382,7 +382,7 @@ def triage(
     roi: Any = None,
     resizer_interpolation: Literal["bilinear", "nearest"] = "bilinear",
     resizer_align: Literal["half_pixel", "align_corners", "asymmetric"] = "half_pixel",
-    convention_sensitivity: bool = True,
+    convention_sensitivity: bool | Literal["same-node", "all"] = True,
     baseline: Any = None,
 ) -> TriageReport:
     """Run the guided triage on a float model and one or more frames.
@@ -469,11 +469,14 @@ def triage(
         The resizer's ``interpolation`` and sampling grid (``align``) as in
         :func:`nv12kit.insert_nv12_resizer`; ``half_pixel`` by default
         (Horizon's older resizer's step formula implies ``align_corners``).
-    convention_sensitivity : bool, optional
+    convention_sensitivity : bool, "same-node" or "all", optional
         Measure the decisive image's NV12 loss under the other conventions
-        the chip could use (:mod:`nv12kit.counterfactual`): one NV12 pass per
-        candidate, plus one NV12 model for the node's other range (not with
-        your own ``nv12_model``, nor with ``source="resizer"``).
+        the chip could use (:mod:`nv12kit.counterfactual`), one NV12 pass per
+        candidate. True (or ``"same-node"``): the encoder settings the same
+        compiled node accepts (chroma down-sampling, rounding, compatible
+        presets). ``"all"`` adds the node's other range, which needs a second
+        NV12 model (about 0.1-0.2 s more on a 224x224 EfficientNet-lite; not
+        with your own ``nv12_model``). Not with ``source="resizer"``.
     baseline : TriageReport, dict or path, optional
         An earlier triage (its report, ``to_dict()`` or JSON file): the report
         shows the before/after of every number and verdict
@@ -674,13 +677,20 @@ def triage(
                       list(chosen.recommendations),
                       merge_also(chosen, [(r.name, r.verdict) for r in others if r.verdict is not None]))
     sensitivity = None
+    if convention_sensitivity not in (True, False, "same-node", "all"):
+        raise InputError(f"convention_sensitivity must be True, False, 'same-node' or 'all', got "
+                         f"{convention_sensitivity!r}")
     if convention_sensitivity and roi_plan is None:
         t0 = time.perf_counter()
         sensitivity = measure_convention_sensitivity(
             results[worst], preview["rgb"], preview["out_feat"], convention=convention, nv12_runner=nv12,
             mode=settings.get("mode"), thresholds=limits, node_findings=node_findings, input_name=spec.name,
-            output=primary, feed=_nv12_feed, build_runner=None if nv12_model is not None else lambda mode: Runner(
-                insert_nv12_node(source, input_name=spec.name, **{**settings, "mode": mode}), name="qat_nv12_range"))
+            output=primary, feed=_nv12_feed,
+            build_runner=None if nv12_model is not None or convention_sensitivity != "all" else lambda mode: Runner(
+                insert_nv12_node(source, input_name=spec.name, **{**settings, "mode": mode}), name="qat_nv12_range"),
+            other_node_hint=("your own NV12 model was given" if nv12_model is not None else
+                             "a second NV12 model; pass convention_sensitivity='all' (CLI: --convention-sensitivity "
+                             "all) to measure it"))
         if sensitivity is not None and (first := sensitivity.recommendation(verdict.id)):
             verdict.recommendations.insert(0, first)
         timing["convention_sensitivity"] = time.perf_counter() - t0

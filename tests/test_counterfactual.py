@@ -28,7 +28,8 @@ NV12_ONLY = {"min_floor_mean": 0.01, "min_floor_worst": 0.01, "max_loss_ratio": 
 
 @pytest.fixture(scope="module")
 def fixable():
-    return triage(FRAGILE, [ASTRONAUT], progress=False, layers=False, thresholds=NV12_ONLY)
+    return triage(FRAGILE, [ASTRONAUT], progress=False, layers=False, thresholds=NV12_ONLY,
+                  convention_sensitivity="all")
 
 
 def test_candidates_are_derived_from_the_presets_fields():
@@ -159,3 +160,13 @@ def test_cli_can_skip_the_convention_sensitivity(tmp_path, capsys):
     on, off = (json.loads((tmp_path / f"{k}.json").read_text()) for k in ("on", "off"))
     assert len(on["convention_sensitivity"]) > 3 and off["convention_sensitivity"] == {}
     assert on["images"][0]["nv12_cosine"] == off["images"][0]["nv12_cosine"]
+
+
+def test_by_default_only_the_same_node_is_measured_and_the_other_range_is_named(tmp_path):
+    report = triage(FRAGILE, [ASTRONAUT], progress=False, layers=False, thresholds=NV12_ONLY, trials=3)
+    groups = {row.group for row in report.convention_sensitivity.rows}
+    assert groups == {"yours", "same node"}
+    missing = " ".join(report.convention_sensitivity.not_measured)
+    assert "opencv" in missing and "--convention-sensitivity all" in missing
+    with pytest.raises(nv12kit.InputError, match="convention_sensitivity"):
+        triage(FRAGILE, [ASTRONAUT], progress=False, layers=False, trials=2, convention_sensitivity="some")

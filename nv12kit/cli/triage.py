@@ -77,9 +77,12 @@ def register(sub: Any) -> None:
                      help="override a verdict threshold, e.g. --threshold negligible_loss=5e-4 (repeatable)")
     tri.add_argument("--report", default=None, help="write the self-contained HTML report here")
     tri.add_argument("--json", default=None, help="write the report as JSON here")
-    tri.add_argument("--no-convention-sensitivity", dest="convention_sensitivity", action="store_false",
-                     help="skip measuring what another convention would cost (one NV12 pass per candidate and a "
-                          "second NV12 model; about 0.2 s on a 224x224 EfficientNet-lite)")
+    tri.add_argument("--convention-sensitivity", choices=("same-node", "all", "off"), default="same-node",
+                     help="what another convention would cost, one NV12 pass per candidate: same-node (default: "
+                          "encoder settings the compiled node accepts), all (also the node's other range: a second "
+                          "NV12 model, about 0.1-0.2 s more) or off")
+    tri.add_argument("--no-convention-sensitivity", dest="convention_sensitivity", action="store_const", const="off",
+                     help="the same as --convention-sensitivity off")
     tri.add_argument("--baseline", default=None, metavar="PREVIOUS.json",
                      help="an earlier triage's --json: show the before/after of every number and verdict (e.g. "
                           "after a fix; another model or convention is allowed, the differences are listed)")
@@ -162,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
             model_label=Path(args.model).name, size_hint="--size HxW",
             extra_inputs=read_extra_inputs(args.extra_input),
             option_names={**CLI_OPTION_NAMES, "roi": "--roi", "baseline": "--baseline"},
-            baseline=args.baseline, convention_sensitivity=args.convention_sensitivity,
+            baseline=args.baseline,
+            convention_sensitivity=False if args.convention_sensitivity == "off" else args.convention_sensitivity,
             **resizer,
         )
         print(report)
