@@ -130,6 +130,9 @@ def figures_for(report: Any, *, progress: bool = False) -> list[tuple[str, str]]
     if out_feat is not None and getattr(out_feat, "ndim", 0) >= 3 and out_feat.shape[-1] > 1:
         todo.append((f"|qat_feat - qat_nv12| of the dense output {worst.noise.output!r}",
                      lambda: plots.plot_output_diff(out_feat, out_nv12)))
+    cs = getattr(report, "convention_sensitivity", None)
+    if cs is not None:  # shown in its own section by render_html, drawn here under the same bar
+        todo.append((_sensitivity_caption(cs), lambda: plots.plot_convention_sensitivity(cs)))
     shown: list[tuple[str, str]] = []
     for caption, draw in progress_bar(todo, desc="report figures", unit="figure", enabled=progress):
         shown.append((caption, plots.figure_to_data_uri(draw())))
@@ -189,8 +192,13 @@ def _resizer_html(report: Any) -> str:
             + _table(header, rows, numeric=[False, False, False, True, True, True, True, False]))
 
 
-def _sensitivity_html(report: Any, *, figures: bool) -> str:
-    """What another convention would cost: the table and the bar chart (nv12kit.counterfactual)."""
+def _sensitivity_caption(cs: Any) -> str:
+    return (f"1 - cosine of the NV12 path on {cs.image} per convention; the dashed line is the largest loss the "
+            "verdict rules call healthy on this image")
+
+
+def _sensitivity_html(report: Any, *, chart_uri: str | None) -> str:
+    """What another convention would cost: the table and the bar chart (drawn by :func:`figures_for`)."""
     cs = getattr(report, "convention_sensitivity", None)
     if cs is None:
         return ""
@@ -198,17 +206,8 @@ def _sensitivity_html(report: Any, *, figures: bool) -> str:
              f"<code>{_e(r.verdict)}</code>"] for r in cs.rows]
     header = ["convention", "group", "what differs from yours", "cosine", "1 - cos", "against yours",
               "verdict on this image"]
-    chart = ""
-    if figures:
-        try:
-            from . import plots
-
-            chart = (f"<figure><img alt='NV12 loss per convention' src='"
-                     f"{plots.figure_to_data_uri(plots.plot_convention_sensitivity(cs))}'><figcaption>1 - cosine of "
-                     f"the NV12 path on {_e(cs.image)} per convention; the dashed line is the largest loss the "
-                     "verdict rules call healthy on this image</figcaption></figure>")
-        except ImportError:
-            chart = ""
+    chart = (f"<figure><img alt='NV12 loss per convention' src='{chart_uri}'><figcaption>"
+             f"{_e(_sensitivity_caption(cs))}</figcaption></figure>" if chart_uri else "")
     missing = "".join(f"<li>{_e(n)}</li>" for n in cs.not_measured)
     return ("<h2 id='conventions'>What another convention would cost</h2><p class='small'>The decisive image "
             f"{_e(cs.image)} encoded with each convention the chip could be configured for, through the same NV12 "
@@ -322,11 +321,15 @@ def render_html(report: Any, *, figures: bool = True, standalone: bool = True, t
     body = [f"<h1>{_e(heading)}</h1>", _warnings_html(report),
             f"<p class='small'>Generated {_e(_dt.datetime.now().astimezone().isoformat(timespec='seconds'))} by "
             f"nv12kit {_e(report.versions.get('nv12kit', '?'))}; seed {_e(report.parameters.get('seed'))}.</p>",
-            _verdict_html(report), _baseline_html(report), _images_html(report), _resizer_html(report),
-            _sensitivity_html(report, figures=figures)]
+            _verdict_html(report), _baseline_html(report), _images_html(report), _resizer_html(report)]
+    shown = figures_for(report, progress=progress) if figures else []
+    cs = getattr(report, "convention_sensitivity", None)
+    own = _sensitivity_caption(cs) if cs is not None else None
+    body.append(_sensitivity_html(report, chart_uri=next((uri for caption, uri in shown if caption == own), None)))
+    drawn = bool(shown)
+    shown = [(caption, uri) for caption, uri in shown if caption != own]
     if figures:
-        shown = figures_for(report, progress=progress)
-        if shown:
+        if drawn:
             body.append("<h2>Figures</h2>")
             for caption, uri in shown:
                 body.append(f"<figure><img alt='{_e(caption)}' src='{uri}'><figcaption>{_e(caption)}"
