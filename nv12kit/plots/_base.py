@@ -17,6 +17,7 @@ from matplotlib.transforms import Bbox
 
 from ..errors import InputError
 from ..yuv import NV12Frame
+from ._layout import _in_view_class
 
 
 # ----------------------------------------------------------------------------
@@ -92,18 +93,8 @@ def _tick_font_points(size: Any = "small") -> float:
     return float(FontProperties(size=size).get_size_in_points())
 
 
-class _InViewLocator(MaxNLocator):
-    """``MaxNLocator`` that returns only the ticks inside the view.
-
-    matplotlib makes a Tick object (two lines, a grid line, two texts) for every location a locator
-    returns, then draws those in view; the locators' usual extra tick beyond each end is wasted work.
-    """
-
-    def tick_values(self, vmin: float, vmax: float) -> Any:
-        ticks = np.asarray(super().tick_values(vmin, vmax))
-        lo, hi = min(vmin, vmax), max(vmin, vmax)
-        tol = (hi - lo) * 1e-9
-        return ticks[(ticks >= lo - tol) & (ticks <= hi + tol)]
+#: ``MaxNLocator`` returning only the ticks inside the view (see :func:`._layout.trim_ticks` for why).
+_InViewLocator = _in_view_class(MaxNLocator)
 
 
 def _trim_bar_ticks(bar: Any) -> None:
