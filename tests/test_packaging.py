@@ -27,6 +27,7 @@ DATA_DIR = ROOT / "nv12kit" / "data"
 # installs it from its pip section.
 CONDA_NAME: dict[str, str | None] = {
     "opencv-python-headless": None,
+    "polygraphy": None,
 }
 # Extras that environment.yml must install through its `-e .[...]` line.
 ENV_EXTRAS = ("notebooks", "test")
