@@ -14,9 +14,12 @@ None with a ``nonfinite_<metric>`` flag. Complex outputs are compared as
 their real and imaginary parts side by side (the cosine is then
 ``Re<a, b> / (|a| |b|)``), flagged ``"complex"``; nothing is dropped.
 
-``compare`` is also the "bring your own outputs" mode: dump the outputs of
-``qat_nv12`` / ``quantized_nv12`` from the vendor runtime as ``.npy`` or
-``.npz`` and compare them with the float model's here.
+``compare`` is also the "bring your own outputs" mode: it reads the vendor's
+own dumps (``.npy`` / ``.npz``, Polygraphy JSON, RKNN ``accuracy_analysis``
+folders, Horizon ``hrt_model_exec`` dumps, ``.raw`` plus a manifest; see
+:mod:`nv12kit.dumps`), matches tensors by name and reports what did not match.
+Besides cosine and SNR it speaks Polygraphy's tolerance vocabulary
+(``atol``, ``rtol``, ``check``; see :func:`tolerance_check`) and top-k.
 """
 
 from __future__ import annotations
@@ -26,13 +29,13 @@ import json
 import math
 import os
 import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ._io import MAX_READ_BYTES, check_budget, open_regular, read_npy, read_npz
+from ._io import MAX_READ_BYTES
 from .errors import InputError
 
 __all__ = [
@@ -47,6 +50,7 @@ __all__ = [
     "Comparison",
     "compare",
     "compare_arrays",
+    "tolerance_check",
     "load_outputs",
 ]
 
@@ -292,6 +296,8 @@ class OutputComparison:
     top5: float | None = None
     per_channel_cosine: list[float | None] | None = None
     flags: list[str] = field(default_factory=list)
+    tolerance: dict[str, Any] | None = None
+    topk: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -301,7 +307,7 @@ class OutputComparison:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (infinite SNR becomes None, with the "identical" flag)."""
         data = {k: getattr(self, k) for k in ("name", "cosine", "mean_abs", "max_abs", "relative_l2", "snr_db",
-                                               "top1", "top5", "per_channel_cosine", "flags")}
+                                               "top1", "top5", "per_channel_cosine", "flags", "tolerance", "topk")}
         data["shape"] = list(self.shape)
         if data["snr_db"] is not None and math.isinf(data["snr_db"]):
             data["snr_db"] = None
@@ -376,27 +382,202 @@ def compare_arrays(a: Any, b: Any, *, name: str = "output") -> OutputComparison:
     return result
 
 
+# ----------------------------------------------------------------------------
+# Polygraphy's tolerance rule, and top-k
+# ----------------------------------------------------------------------------
+#: Polygraphy adds this to zeros of the second output before dividing (comparator/compare.py, EPSILON).
+_POLYGRAPHY_EPSILON = 2.220446049250313e-16
+_STATISTICS = ("elemwise", "max", "mean", "median", "quantile")
+
+
+def _parse_check(check: Any) -> tuple[str, float | None]:
+    """``"quantile:0.99"`` -> ``("quantile", 0.99)``; ``"max"`` -> ``("max", None)``."""
+    if not isinstance(check, str):
+        raise InputError(f"check must be one of {list(_STATISTICS)} or 'quantile:Q', got {check!r}")
+    stat, _, value = check.strip().lower().partition(":")
+    if stat not in _STATISTICS or (value and stat != "quantile"):
+        raise InputError(f"check must be 'elemwise', 'max', 'mean', 'median' or 'quantile:Q' (0 <= Q <= 1), "
+                         f"got {check!r}")
+    if stat != "quantile":
+        return stat, None
+    try:
+        quantile = float(value) if value else 0.99  # Polygraphy's default error_quantile
+    except ValueError as exc:
+        raise InputError(f"check {check!r}: the quantile must be a number between 0 and 1") from exc
+    if not 0 <= quantile <= 1:
+        raise InputError(f"check {check!r}: the quantile must be between 0 and 1")
+    return stat, quantile
+
+
+def _tolerance(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name} must be a non-negative number, got {value!r}") from exc
+    if not number >= 0:
+        raise InputError(f"{name} must be a non-negative number, got {value!r}")
+    return number
+
+
+def tolerance_check(a: Any, b: Any, *, atol: float = 1e-5, rtol: float = 1e-5,
+                    check: str = "elemwise") -> dict[str, Any]:
+    """Polygraphy's pass/fail rule for one output: absolute OR relative error within tolerance.
+
+    With ``absdiff = |a - b|`` and ``reldiff = absdiff / |b|`` (relative to
+    the *second* output, whose zeros get ``2.22e-16`` added first so the
+    division is defined, as Polygraphy does), an output passes when
+
+    - ``check="elemwise"`` (Polygraphy's default): no element has both
+      ``absdiff > atol`` and ``reldiff > rtol`` (NaN counts as exceeding);
+    - ``"max"``, ``"mean"``, ``"median"``, ``"quantile:Q"``: the statistic of
+      ``absdiff`` is ``<= atol`` OR that of ``reldiff`` is ``<= rtol`` (a NaN
+      statistic fails).
+
+    This mirrors ``SimpleCompareFunc`` / ``SimpleThreshold.passed`` in
+    Polygraphy's ``polygraphy/comparator/compare.py`` (0.53; ``--atol``,
+    ``--rtol``, ``--check-error-stat``, ``--error-quantile``; defaults 1e-5,
+    1e-5, elemwise, 0.99). Polygraphy computes in the outputs' own dtype
+    (float32 for float32); nv12kit in float64, so the two can only disagree
+    when a statistic is within float32 rounding of the tolerance.
+
+    Parameters
+    ----------
+    a, b : array_like
+        The first (reference) and second output; ``b`` is the relative base.
+    atol, rtol : float, optional
+        Absolute and relative tolerances.
+    check : str, optional
+        ``"elemwise"``, ``"max"``, ``"mean"``, ``"median"`` or ``"quantile:Q"``.
+
+    Returns
+    -------
+    dict
+        ``check``, ``atol``, ``rtol``, ``abs_error`` and ``rel_error`` (the
+        statistic checked; the maximum for elemwise, as Polygraphy's "minimum
+        required tolerance"), ``mismatches`` (elemwise only) and ``passed``.
+
+    Examples
+    --------
+    >>> tolerance_check([1.0, 2.0], [1.0, 2.1], atol=0.05, rtol=0.05, check="max")["passed"]
+    True
+    >>> tolerance_check([1.0, 2.0], [1.0, 2.1], atol=0.05, rtol=0.01, check="max")["passed"]
+    False
+    """
+    stat, quantile = _parse_check(check)
+    atol, rtol = _tolerance("atol", atol), _tolerance("rtol", rtol)
+    x, y = np.asarray(a), np.asarray(b)
+    if x.shape != y.shape:
+        if x.size == y.size and np.squeeze(x).shape == np.squeeze(y).shape:
+            y = y.reshape(x.shape)
+        else:
+            raise InputError(f"cannot compare arrays of shapes {x.shape} and {y.shape}; they must match")
+    if x.size == 0:
+        raise InputError("cannot compare empty arrays")
+    wide = np.complex128 if _is_complex(x, y) else np.float64
+    with np.errstate(all="ignore"):
+        if x.dtype == np.bool_ and y.dtype == np.bool_:
+            absdiff = np.logical_xor(x, y).astype(np.float64)
+        else:
+            absdiff = np.abs(x.astype(wide) - y.astype(wide))
+        base = np.abs(y.astype(wide))
+        if np.issubdtype(y.dtype, np.floating):
+            base = np.where(y == 0, _POLYGRAPHY_EPSILON, base)
+        reldiff = absdiff / base  # integer zeros give inf or NaN, as in Polygraphy
+        result: dict[str, Any] = {"check": stat if quantile is None else f"quantile:{quantile:g}",
+                                  "atol": atol, "rtol": rtol}
+        if stat == "elemwise":
+            bad = ((absdiff > atol) | np.isnan(absdiff)) & ((reldiff > rtol) | np.isnan(reldiff))
+            abs_error, rel_error = float(np.max(absdiff)), float(np.max(reldiff))
+            result["mismatches"] = int(np.count_nonzero(bad))
+            passed = not result["mismatches"]
+        else:
+            reduce = {"max": np.max, "mean": np.mean, "median": np.median,
+                      "quantile": lambda v: np.quantile(v, quantile)}[stat]
+            abs_error, rel_error = float(reduce(absdiff)), float(reduce(reldiff))
+            passed = not ((math.isnan(abs_error) or abs_error > atol) and (math.isnan(rel_error) or rel_error > rtol))
+    result.update(abs_error=abs_error, rel_error=rel_error, passed=bool(passed))
+    return result
+
+
+def _topk(a: Any, b: Any, shape: tuple[int, ...], k: int) -> dict[str, Any]:
+    """Top-k agreement of one output, or why it does not apply."""
+    if _is_complex(np.asarray(a), np.asarray(b)) or not is_logits(shape, batched=False):
+        return {"k": k, "agreement": None, "passed": None, "reason": f"not class scores (shape {list(shape)})"}
+    if k > shape[-1]:
+        return {"k": k, "agreement": None, "passed": None, "reason": f"only {shape[-1]} classes"}
+    try:
+        agreement = topk_agreement(np.reshape(np.asarray(a), shape), np.reshape(np.asarray(b), shape), k=k)
+    except InputError as exc:
+        return {"k": k, "agreement": None, "passed": False, "reason": str(exc)}
+    return {"k": k, "agreement": agreement, "passed": agreement == 1.0}
+
+
 @dataclass
 class Comparison:
-    """Per-output comparison of two runs; ``bool(comparison)`` says whether all pass ``min_cosine``.
+    """Per-output comparison of two runs; ``bool(comparison)`` says whether every output passes.
+
+    An output passes when it meets every criterion in force: cosine at least
+    ``min_cosine`` (unless None), Polygraphy's tolerance rule when
+    ``atol``/``rtol`` were given (:func:`tolerance_check`), and identical
+    top-``k`` classes on every row when ``top_k`` was given. Tensors found on
+    one side only are listed (``only_in_a``, ``only_in_b``) and do not fail
+    the comparison; tensors on both sides whose shapes differ
+    (``shape_mismatches``) do.
 
     Attributes
     ----------
     outputs : dict of str to OutputComparison
     labels : (str, str)
         Names of the two runs (``("float", "vendor nv12")``).
-    min_cosine : float
-        The pass mark used by ``bool()`` and the table.
+    min_cosine : float or None
+        The cosine pass mark; None when the cosine is not a criterion.
+    only_in_a, only_in_b : list of str
+        Tensor names found in one run only.
+    shape_mismatches : dict of str to (shape, shape)
+        Tensors on both sides whose shapes differ beyond singleton dimensions.
+    sources : (str, str)
+        How each side was read (format, and whether nv12kit detected it).
+    notes : list of str
+        What the readers assumed (a manifest found, a Result folder chosen...).
+    atol, rtol, check, top_k
+        The tolerance criteria in force (None when not asked for).
     """
 
     outputs: dict[str, OutputComparison]
     labels: tuple[str, str] = ("a", "b")
-    min_cosine: float = 0.99
+    min_cosine: float | None = 0.99
+    only_in_a: list[str] = field(default_factory=list)
+    only_in_b: list[str] = field(default_factory=list)
+    shape_mismatches: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
+    sources: tuple[str, str] = ("in-memory arrays", "in-memory arrays")
+    notes: list[str] = field(default_factory=list)
+    atol: float | None = None
+    rtol: float | None = None
+    check: str | None = None
+    top_k: int | None = None
+
+    def verdicts(self, output: OutputComparison) -> dict[str, bool | None]:
+        """Per criterion (cosine, tolerance, top-k): passed, failed, or None when not in force."""
+        cos = None
+        if self.min_cosine is not None:
+            # identical outputs pass even when all zeros (where the cosine itself is undefined)
+            cos = "identical" in output.flags or (output.ok and output.cosine is not None
+                                                   and output.cosine >= self.min_cosine)
+        return {"cosine": cos,
+                "tolerance": None if output.tolerance is None else output.tolerance["passed"],
+                "topk": None if output.topk is None else output.topk["passed"]}
+
+    def passed(self, name: str) -> bool:
+        """Whether output ``name`` meets every criterion in force."""
+        return all(v is not False for v in self.verdicts(self.outputs[name]).values())
 
     def __bool__(self) -> bool:
-        # identical outputs pass even when all zeros (where the cosine itself is undefined)
-        return all("identical" in o.flags or (o.ok and o.cosine is not None and o.cosine >= self.min_cosine)
-                   for o in self.outputs.values())
+        return not self.shape_mismatches and all(self.passed(n) for n in self.outputs)
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the outputs that fail a criterion."""
+        return [n for n in self.outputs if not self.passed(n)]
 
     @property
     def worst_cosine(self) -> float | None:
@@ -404,41 +585,77 @@ class Comparison:
         values = [o.cosine for o in self.outputs.values() if o.cosine is not None]
         return min(values) if values else None
 
+    def criteria(self) -> str:
+        """The pass criteria in words: ``"cosine >= 0.99 and elemwise |a-b| <= 1e-05 or |a-b|/|b| <= 1e-05"``."""
+        parts = []
+        if self.min_cosine is not None:
+            parts.append(f"cosine >= {self.min_cosine}")
+        if self.atol is not None:
+            parts.append(f"{self.check} |a-b| <= {self.atol:g} or |a-b|/|b| <= {self.rtol:g}")
+        if self.top_k is not None:
+            parts.append(f"top-{self.top_k} classes agree")
+        return " and ".join(parts)
+
     def rows(self) -> list[list[str]]:
-        """Table rows: output, shape, cosine, MAE, max, rel L2, SNR, top-1, flags."""
+        """Table rows: output, shape, cosine, MAE, max, rel L2, SNR, top-1, tolerance, top-k, result, flags."""
         def fmt(v: float | None, spec: str) -> str:
             if v is None:
                 return "-"
             return "inf" if math.isinf(v) else format(v, spec)
 
         rows = []
-        for o in self.outputs.values():
-            rows.append([o.name, "x".join(map(str, o.shape)), fmt(o.cosine, ".6f"), fmt(o.mean_abs, ".4g"),
+        for name, o in self.outputs.items():
+            tol = "-" if o.tolerance is None else (f"{fmt(o.tolerance['abs_error'], '.3g')}/"
+                                                   f"{fmt(o.tolerance['rel_error'], '.3g')} "
+                                                   f"{'ok' if o.tolerance['passed'] else 'FAIL'}")
+            topk = "-" if o.topk is None else fmt(o.topk["agreement"], ".2f")
+            rows.append([name, "x".join(map(str, o.shape)), fmt(o.cosine, ".6f"), fmt(o.mean_abs, ".4g"),
                          fmt(o.max_abs, ".4g"), fmt(o.relative_l2, ".3e"), fmt(o.snr_db, ".1f"), fmt(o.top1, ".2f"),
-                         ", ".join(o.flags) or "-"])
+                         tol, topk, "pass" if self.passed(name) else "FAIL", ", ".join(o.flags) or "-"])
         return rows
 
-    _HEADER = ["output", "shape", "cosine", "MAE", "max abs", "rel L2", "SNR dB", "top-1", "flags"]
+    _HEADER = ["output", "shape", "cosine", "MAE", "max abs", "rel L2", "SNR dB", "top-1", "abs/rel err", "top-k",
+               "result", "flags"]
+
+    def unmatched(self) -> list[str]:
+        """Lines on what was not compared: names on one side only, shapes that differ."""
+        lines = []
+        if self.only_in_a:
+            lines.append(f"only in {self.labels[0]} (not compared): {', '.join(self.only_in_a)}")
+        if self.only_in_b:
+            lines.append(f"only in {self.labels[1]} (not compared): {', '.join(self.only_in_b)}")
+        for name, (sa, sb) in self.shape_mismatches.items():
+            lines.append(f"shape mismatch (FAIL): {name}: {list(sa)} in {self.labels[0]}, {list(sb)} in "
+                         f"{self.labels[1]}" + ("; one side may be NHWC" if sorted(sa) == sorted(sb) else ""))
+        return lines
+
+    def _title(self) -> str:
+        return f"{self.labels[0]} vs {self.labels[1]}: {'PASS' if self else 'FAIL'} at {self.criteria()}"
 
     def __repr__(self) -> str:
         rows = [self._HEADER] + self.rows()
         widths = [max(len(r[i]) for r in rows) for i in range(len(self._HEADER))]
-        lines = [f"Comparison({self.labels[0]} vs {self.labels[1]}: "
-                 f"{'PASS' if self else 'FAIL'} at cosine >= {self.min_cosine})"]
+        lines = [f"Comparison({self._title()})"]
         lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+        lines += [f"  {line}" for line in self.unmatched()]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in self._HEADER)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in self.rows())
-        status = "PASS" if self else "FAIL"
-        title = html.escape(f"{self.labels[0]} vs {self.labels[1]}: {status} at cosine >= {self.min_cosine}")
-        return f"<div><strong>{title}</strong><table><tr>{head}</tr>{body}</table></div>"
+        extra = "".join(f"<p>{html.escape(line)}</p>" for line in self.unmatched())
+        return (f"<div><strong>{html.escape(self._title())}</strong><table><tr>{head}</tr>{body}</table>"
+                f"{extra}</div>")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return {"labels": list(self.labels), "min_cosine": self.min_cosine, "passed": bool(self),
-                "worst_cosine": self.worst_cosine, "outputs": {k: v.to_dict() for k, v in self.outputs.items()}}
+                "criteria": self.criteria(), "atol": self.atol, "rtol": self.rtol, "check": self.check,
+                "top_k": self.top_k, "worst_cosine": self.worst_cosine, "failed": self.failed,
+                "only_in_a": list(self.only_in_a), "only_in_b": list(self.only_in_b),
+                "shape_mismatches": {k: [list(a), list(b)] for k, (a, b) in self.shape_mismatches.items()},
+                "sources": list(self.sources), "notes": list(self.notes),
+                "outputs": {k: v.to_dict() for k, v in self.outputs.items()}}
 
     def to_json(self, path: str | os.PathLike[str]) -> pathlib.Path:
         """Write :meth:`to_dict` as JSON, atomically; non-finite numbers are ``null``, never bare NaN."""
@@ -450,92 +667,48 @@ class Comparison:
 # ----------------------------------------------------------------------------
 # loading dumped outputs
 # ----------------------------------------------------------------------------
-def load_outputs(source: Any, *, max_bytes: int | None = MAX_READ_BYTES) -> dict[str, np.ndarray]:
-    """Outputs as ``{name: array}`` from a dict, a ``.npy`` file, a ``.npz`` file or a folder of ``.npy``.
+def load_outputs(source: Any, *, format: str = "auto",  # noqa: A002 - the word users know
+                 max_bytes: int | None = MAX_READ_BYTES) -> dict[str, np.ndarray]:
+    """Outputs as ``{name: array}`` from a dict or any dump :func:`nv12kit.dumps.read_outputs` reads.
 
-    A single ``.npy`` gives one output named after the file stem. Files are
-    read without pickle support: pickled arrays are refused, as they can run
-    code when loaded. Only regular files are read (a FIFO or device named
-    ``x.npy`` is refused before it is opened), and sizes are checked before
-    anything is allocated: an ``.npy`` header against the file size, an
-    ``.npz`` by the uncompressed sizes in its zip directory.
-
-    Parameters
-    ----------
-    source : dict of str to array, or path
-        The outputs, or where they are stored.
-    max_bytes : int or None, optional
-        Read budget for one file (for a folder, all its ``.npy`` files; for an
-        ``.npz``, all its arrays uncompressed). Default 2 GiB; None for no
-        limit. Raise it to read larger dumps you trust.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
+    A dict is returned as arrays; a ``.npy`` gives one output named after the
+    file stem; ``.npz``, folders of ``.npy``, Polygraphy JSON, RKNN, Horizon
+    and ``.raw`` dumps are read by :mod:`nv12kit.dumps` (format detected from
+    the content unless given). Nothing is unpickled, only regular files are
+    read, and sizes are checked against ``max_bytes`` (default 2 GiB; None
+    for no limit) before anything is allocated.
 
     Raises
     ------
     InputError
-        Missing file, unsupported suffix, not a regular file, pickled, corrupt
-        or truncated data (including a header that lies about the size), or
-        more than ``max_bytes`` (a decompression bomb).
+        Missing file, unknown format, not a regular file, pickled, corrupt or
+        truncated data, or more than ``max_bytes``.
     """
-    if isinstance(source, Mapping):
-        return {str(k): np.asarray(v) for k, v in source.items()}
-    if not isinstance(source, (str, os.PathLike)):
-        raise InputError(
-            f"outputs must be a dict of name to array or a .npy/.npz path, got {type(source).__name__}"
-        )
-    path = pathlib.Path(source)
-    if path.is_dir():
-        files = sorted(path.glob("*.npy"))
-        if not files:
-            raise InputError(f"the folder {str(path)!r} holds no .npy files")
-        check_budget(sum(f.stat().st_size for f in files if f.is_file()), max_bytes=max_bytes,
-                     what=f"the .npy files in {str(path)!r}")
-        return {f.stem: _load_npy(f, max_bytes) for f in files}
-    if not path.exists():
-        raise InputError(f"outputs file {str(path)!r} does not exist")
-    _check_magic(path)
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        return {path.stem: _load_npy(path, max_bytes)}
-    if suffix == ".npz":
-        return read_npz(path, max_bytes=max_bytes)
-    raise InputError(f"{str(path)!r}: expected a .npy or .npz file (numpy.save / numpy.savez), or a folder of .npy")
+    from .dumps import read_outputs
 
-
-_NPY_MAGIC, _ZIP_MAGIC, _PICKLE_MAGIC = b"\x93NUMPY", b"PK\x03\x04", b"\x80"
-
-
-def _check_magic(path: pathlib.Path) -> None:
-    """Tell a pickle or a text file from a real .npy/.npz by its first bytes, before numpy parses it."""
-    if path.suffix.lower() not in (".npy", ".npz"):
-        return
-    try:
-        with open_regular(path, what="outputs file") as fh:
-            head = fh.read(6)
-    except OSError as exc:
-        raise InputError(f"cannot read {str(path)!r}: {exc}") from exc
-    if head.startswith(_PICKLE_MAGIC):
-        raise InputError(
-            f"{str(path)!r} is a Python pickle, which nv12kit refuses to load (loading pickles can run code). "
-            "Save plain numeric arrays with np.save / np.savez"
-        )
-    if not (head.startswith(_NPY_MAGIC) or head.startswith(_ZIP_MAGIC)):
-        raise InputError(
-            f"{str(path)!r} is not a .npy or .npz file (its first bytes are {head!r}); save outputs with "
-            "np.save(path, array) or np.savez(path, **outputs)"
-        )
-
-
-def _load_npy(path: pathlib.Path, max_bytes: int | None) -> np.ndarray:
-    _check_magic(path)  # a pickle file gets the pickle message, a text file "not a .npy"
-    return read_npy(path, max_bytes=max_bytes)
+    return read_outputs(source, format=format, max_bytes=max_bytes)
 
 
 def _single_npy(source: Any) -> bool:
     return isinstance(source, (str, os.PathLike)) and pathlib.Path(source).suffix.lower() == ".npy"
+
+
+def _check_options(labels: Sequence[str], min_cosine: float | None, outputs: Sequence[str] | None,
+                   top_k: int | None) -> float | None:
+    if isinstance(labels, str) or len(labels) != 2:
+        raise InputError(f"labels must be two names, got {labels!r}")
+    if min_cosine is not None:
+        try:
+            min_cosine = float(min_cosine)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"min_cosine must be a number between -1 and 1, got {min_cosine!r}") from exc
+        if not -1 <= min_cosine <= 1:
+            raise InputError(f"min_cosine must be between -1 and 1, got {min_cosine}")
+    if outputs is not None and len(outputs) == 0:
+        raise InputError("outputs=[] compares nothing; leave it out to compare every output, or name some")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1):
+        raise InputError(f"top_k must be a positive whole number, got {top_k!r}")
+    return min_cosine
 
 
 def compare(
@@ -543,37 +716,59 @@ def compare(
     b: Any,
     *,
     labels: Sequence[str] = ("a", "b"),
-    min_cosine: float = 0.99,
+    min_cosine: float | None = 0.99,
     outputs: Sequence[str] | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    check: str = "elemwise",
+    top_k: int | None = None,
+    format_a: str = "auto",
+    format_b: str = "auto",
+    manifest_a: Any = None,
+    manifest_b: Any = None,
     max_bytes: int | None = MAX_READ_BYTES,
 ) -> Comparison:
-    """Compare two runs' outputs, per output and per channel of dense maps.
+    """Compare two runs' outputs, matched by name, per output and per channel of dense maps.
 
     Parameters
     ----------
     a, b : dict of str to array, or path
         The reference run and the run under test: dicts (as
-        :meth:`nv12kit.Runner.run` returns), ``.npy`` / ``.npz`` files or
-        folders of ``.npy`` files. Loaded with ``allow_pickle=False``.
+        :meth:`nv12kit.Runner.run` returns) or dumps in any format of
+        :mod:`nv12kit.dumps` (``.npy``, ``.npz``, folders of ``.npy``,
+        Polygraphy JSON, RKNN ``accuracy_analysis`` run folders, Horizon
+        dumps, ``.raw`` with a manifest), read with ``allow_pickle=False``.
     labels : (str, str), optional
         Names for the two runs in tables.
-    min_cosine : float, optional
-        Pass mark for ``bool(result)``.
+    min_cosine : float or None, optional
+        Cosine pass mark (default 0.99); None to judge by tolerances or top-k only.
     outputs : sequence of str, optional
-        Compare only these outputs.
+        Compare only these outputs (each must be on both sides).
+    atol, rtol : float, optional
+        Polygraphy's tolerances (:func:`tolerance_check`); giving either
+        makes them a criterion, the other defaulting to Polygraphy's 1e-5.
+    check : str, optional
+        The statistic for ``atol``/``rtol``: ``"elemwise"`` (Polygraphy's
+        default), ``"max"``, ``"mean"``, ``"median"`` or ``"quantile:0.99"``.
+    top_k : int, optional
+        Require the same top-``k`` classes on every row of class-score outputs.
+    format_a, format_b : str, optional
+        Dump formats ("auto" detects them; see :func:`nv12kit.dumps.read_dump`).
+    manifest_a, manifest_b : path or dict, optional
+        Manifests for ``.raw`` / Horizon dumps (by default found in their folders).
     max_bytes : int or None, optional
-        Read budget per file side (see :func:`load_outputs`): default 2 GiB,
-        checked before allocating; raise it for larger dumps you trust.
+        Read budget per side (default 2 GiB), checked before allocating.
 
     Returns
     -------
     Comparison
+        Also lists tensors found on one side only and shapes that differ.
 
     Raises
     ------
     InputError
-        The two sides have different output names (both sets are listed),
-        shapes that differ beyond singleton dimensions, or unreadable files.
+        The two sides share no tensor name (both sets are listed), an output
+        named in ``outputs`` is missing, bad options, or unreadable files.
 
     Examples
     --------
@@ -582,36 +777,67 @@ def compare(
     >>> result = compare({"logits": np.array([[1.0, 2.0, 3.0]])}, {"logits": np.array([[1.0, 2.0, 3.1]])})
     >>> bool(result), round(result.outputs["logits"].cosine, 4)
     (True, 0.9999)
+    >>> strict = compare({"x": np.array([1.0, 2.0])}, {"x": np.array([1.0, 2.1])}, min_cosine=None, atol=0.01)
+    >>> bool(strict), strict.outputs["x"].tolerance["mismatches"]
+    (False, 1)
     """
-    if isinstance(labels, str) or len(labels) != 2:
-        raise InputError(f"labels must be two names, got {labels!r}")
-    try:
-        min_cosine = float(min_cosine)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"min_cosine must be a number between -1 and 1, got {min_cosine!r}") from exc
-    if not -1 <= min_cosine <= 1:
-        raise InputError(f"min_cosine must be between -1 and 1, got {min_cosine}")
-    if outputs is not None and len(outputs) == 0:
-        raise InputError("outputs=[] compares nothing; leave it out to compare every output, or name some")
-    left, right = load_outputs(a, max_bytes=max_bytes), load_outputs(b, max_bytes=max_bytes)
+    from .dumps import read_dump
+
+    min_cosine = _check_options(labels, min_cosine, outputs, top_k)
+    tolerances = atol is not None or rtol is not None
+    check_label = None
+    if tolerances:
+        atol = _tolerance("atol", 1e-5 if atol is None else atol)
+        rtol = _tolerance("rtol", 1e-5 if rtol is None else rtol)
+        stat, quantile = _parse_check(check)
+        check_label = stat if quantile is None else f"quantile:{quantile:g}"
+    if not tolerances and check != "elemwise":
+        raise InputError(f"check={check!r} chooses the statistic for atol/rtol; give atol or rtol too")
+    if min_cosine is None and not tolerances and top_k is None:
+        raise InputError("nothing to judge by: give min_cosine, atol/rtol or top_k")
+    reads = [read_dump(side, format=fmt, manifest=manifest, max_bytes=max_bytes)
+             for side, fmt, manifest in ((a, format_a, manifest_a), (b, format_b, manifest_b))]
+    left, right = reads[0].outputs, reads[1].outputs
     if _single_npy(a) and _single_npy(b) and set(left) != set(right):
         # two single .npy files (e.g. float.npy and vendor.npy): their names are just file names
         right = {next(iter(left)): next(iter(right.values()))}
-    if outputs is None and set(left) != set(right):
-        raise InputError(
-            f"the two sides have different outputs: {labels[0]} has {sorted(left)}, {labels[1]} has "
-            f"{sorted(right)}; save both with the same names (np.savez(path, **outputs)) "
-            "or pick some with outputs=[...]"
-        )
-    names = list(outputs) if outputs is not None else list(left)
-    missing = [n for n in names if n not in left or n not in right]
-    if missing:
-        raise InputError(f"outputs {missing} are not on both sides; {labels[0]}: {sorted(left)}, "
-                         f"{labels[1]}: {sorted(right)}")
-    results = {}
+    if outputs is not None:
+        missing = [n for n in outputs if n not in left or n not in right]
+        if missing:
+            raise InputError(f"outputs {missing} are not on both sides; {labels[0]}: {sorted(left)}, "
+                             f"{labels[1]}: {sorted(right)}")
+        names = list(outputs)
+    else:
+        names = [n for n in left if n in right]
+        if not names:
+            raise InputError(
+                f"the two sides share no output name: {labels[0]} has {sorted(left)[:20]}, {labels[1]} has "
+                f"{sorted(right)[:20]}; save both with the same names (np.savez(path, **outputs)) or give a "
+                "manifest that names the tensors"
+            )
+    shape_mismatches, results = {}, {}
     for name in names:
+        x, y = np.asarray(left[name]), np.asarray(right[name])
+        if x.shape != y.shape and (x.size != y.size or np.squeeze(x).shape != np.squeeze(y).shape):
+            shape_mismatches[name] = (tuple(x.shape), tuple(y.shape))
+            continue
         try:
-            results[name] = compare_arrays(left[name], right[name], name=name)
+            result = compare_arrays(x, y, name=name)
+            if tolerances:
+                result.tolerance = tolerance_check(x, y, atol=atol, rtol=rtol, check=check)
+            if top_k is not None:
+                result.topk = _topk(x, y, result.shape, int(top_k))
         except InputError as exc:
             raise InputError(f"output {name!r}: {exc}") from exc
-    return Comparison(results, (str(labels[0]), str(labels[1])), float(min_cosine))
+        results[name] = result
+    scope = set(names) if outputs is not None else set(left) & set(right)
+    return Comparison(
+        results, (str(labels[0]), str(labels[1])), min_cosine,
+        only_in_a=[] if outputs is not None else [n for n in left if n not in scope],
+        only_in_b=[] if outputs is not None else [n for n in right if n not in scope],
+        shape_mismatches=shape_mismatches, sources=(reads[0].describe(), reads[1].describe()),
+        notes=[note for r in reads for note in r.notes],
+        atol=atol if tolerances else None, rtol=rtol if tolerances else None,
+        check=check_label,
+        top_k=None if top_k is None else int(top_k),
+    )

@@ -510,14 +510,17 @@ def test_an_empty_folder_is_refused(tmp_path):
         load_outputs(tmp_path)
 
 
-def test_npz_with_mismatched_keys_lists_both_key_sets(tmp_path):
+def test_npz_with_partly_matching_keys_compares_the_common_ones_and_lists_the_rest(tmp_path):
     np.savez(tmp_path / "a.npz", logits=np.ones(3), boxes=np.ones(4))
     np.savez(tmp_path / "b.npz", logits=np.ones(3), scores=np.ones(4))
-    with pytest.raises(InputError) as info:
-        compare(tmp_path / "a.npz", tmp_path / "b.npz", labels=("float", "vendor"))
-    text = str(info.value)
-    assert "['boxes', 'logits']" in text and "['logits', 'scores']" in text
-    assert "float" in text and "vendor" in text
+    result = compare(tmp_path / "a.npz", tmp_path / "b.npz", labels=("float", "vendor"))
+    assert list(result.outputs) == ["logits"]
+    assert result.only_in_a == ["boxes"] and result.only_in_b == ["scores"]
+    assert bool(result)  # names on one side only are reported, not failed
+    text = repr(result)
+    assert "only in float (not compared): boxes" in text and "only in vendor (not compared): scores" in text
+    data = result.to_dict()
+    assert data["only_in_a"] == ["boxes"] and data["only_in_b"] == ["scores"]
 
 
 def test_single_key_npz_files_with_different_keys_are_not_silently_paired(tmp_path):
@@ -532,9 +535,8 @@ def test_outputs_subset_compares_only_those(two_runs):
     ref, out = two_runs
     out = dict(out, extra=np.ones(3))
     result = compare(ref, out, outputs=["logits"])
-    assert list(result.outputs) == ["logits"]
-    with pytest.raises(InputError, match="extra"):
-        compare(ref, out)
+    assert list(result.outputs) == ["logits"] and result.only_in_b == []
+    assert compare(ref, out).only_in_b == ["extra"]
     with pytest.raises(InputError, match=r"\['nope'\]"):
         compare(ref, out, outputs=["nope"])
 
@@ -617,11 +619,14 @@ def test_loading_does_not_modify_the_inputs(tmp_path, two_runs):
     assert (tmp_path / "b.npz").read_bytes() == raw
 
 
-def test_shape_mismatch_names_the_output(two_runs):
+def test_shape_mismatch_is_reported_and_fails(two_runs):
     ref, out = two_runs
     out = dict(out, logits=np.ones((1, 11)))
-    with pytest.raises(InputError, match=r"'logits'.*\(1, 10\).*\(1, 11\)"):
-        compare(ref, out)
+    result = compare(ref, out, min_cosine=-1)
+    assert list(result.outputs) == ["features"] and bool(result) is False
+    assert result.shape_mismatches == {"logits": ((1, 10), (1, 11))}
+    assert "shape mismatch (FAIL): logits: [1, 10] in a, [1, 11] in b" in repr(result)
+    assert result.to_dict()["shape_mismatches"] == {"logits": [[1, 10], [1, 11]]}
 
 
 def test_bad_labels_and_pass_mark_are_input_errors(two_runs):
@@ -664,3 +669,115 @@ def test_cosine_is_symmetric_bounded_and_scale_invariant(xy, scale):
     assert cosine(y, x) == pytest.approx(c, abs=1e-12)
     assert cosine(scale * x, y) == pytest.approx(c, abs=1e-9)
     assert c == pytest.approx(ref_cosine(x, y), abs=1e-12)
+
+
+# ----------------------------------------------------------------------------
+# Polygraphy's tolerance vocabulary: atol, rtol, check, and top-k
+# ----------------------------------------------------------------------------
+def _polygraphy_verdict(a, b, *, atol, rtol, check):
+    """Polygraphy's own comparator (SimpleCompareFunc) on the same arrays: the reference, not our code."""
+    from polygraphy.comparator import IterationResult, SimpleCompareFunc
+    from polygraphy.logger import G_LOGGER
+
+    stat, _, q = check.partition(":")
+    func = SimpleCompareFunc(atol=atol, rtol=rtol, check_error_stat=stat, error_quantile=float(q) if q else None)
+    with G_LOGGER.verbosity(G_LOGGER.CRITICAL):
+        result = func(IterationResult({"out": a}, runner_name="a"), IterationResult({"out": b}, runner_name="b"))
+    return bool(result["out"])
+
+
+def _tolerance_cases():
+    rng = np.random.default_rng(16)
+    base = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    noisy = base + (1e-3 * rng.standard_normal(base.shape)).astype(np.float32)
+    with_zeros = noisy.copy()
+    with_zeros.reshape(-1)[::7] = 0.0  # zeros in the second output: Polygraphy's epsilon
+    outliers = noisy.copy()
+    outliers.reshape(-1)[:5] += 0.5  # a few large errors: the statistics disagree
+    ints_a = rng.integers(-5, 5, (4, 16)).astype(np.int8)
+    ints_b = (ints_a + rng.integers(-1, 2, ints_a.shape)).astype(np.int8)  # zeros in b: inf/NaN relative errors
+    half = base.astype(np.float16)
+    return {"noisy": (base, noisy), "zeros_in_b": (base, with_zeros), "outliers": (base, outliers),
+            "int8": (ints_a, ints_b), "float16": (half, (noisy + 0.01).astype(np.float16)),
+            "nan": (base, np.where(np.arange(base.size).reshape(base.shape) == 3, np.nan, noisy).astype(np.float32))}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # Polygraphy's own division by integer zeros
+@pytest.mark.parametrize("case", ["noisy", "zeros_in_b", "outliers", "int8", "float16", "nan"])
+@pytest.mark.parametrize("check", ["elemwise", "max", "mean", "median", "quantile:0.9"])
+def test_tolerance_pass_fail_equals_polygraphys_own_comparator(case, check):
+    from nv12kit.metrics import tolerance_check
+
+    a, b = _tolerance_cases()[case]
+    probe = tolerance_check(a, b, atol=0, rtol=0, check=check)
+    scales = [s for s in (probe["abs_error"], probe["rel_error"]) if math.isfinite(s) and s > 0] or [1e-3]
+    verdicts = []
+    for abs_scale in scales:
+        for factor in (0.5, 0.97, 1.03, 2.0):  # either side of the statistic, never on it (float32 vs float64)
+            for atol, rtol in ((abs_scale * factor, 0.0), (0.0, abs_scale * factor), (abs_scale * factor, 1e-9),
+                               (1e-9, abs_scale * factor)):
+                ours = tolerance_check(a, b, atol=atol, rtol=rtol, check=check)["passed"]
+                assert ours == _polygraphy_verdict(a, b, atol=atol, rtol=rtol, check=check), (atol, rtol)
+                verdicts.append(ours)
+    if case != "nan":
+        assert True in verdicts and False in verdicts  # the grid exercised both outcomes
+
+
+def test_tolerance_statistics_match_the_formulas():
+    from nv12kit.metrics import tolerance_check
+
+    a = np.array([1.0, 2.0, 4.0, 0.5])
+    b = np.array([1.5, 2.0, 0.0, 1.0])
+    absdiff = np.abs(a - b)
+    reldiff = absdiff / np.where(b == 0, 2.220446049250313e-16, np.abs(b))
+    for check, reduce in (("max", np.max), ("mean", np.mean), ("median", np.median),
+                          ("quantile:0.25", lambda v: np.quantile(v, 0.25))):
+        got = tolerance_check(a, b, atol=1, rtol=1, check=check)
+        assert got["abs_error"] == reduce(absdiff) and got["rel_error"] == reduce(reldiff)
+    elem = tolerance_check(a, b, atol=0.6, rtol=0.4, check="elemwise")
+    # element 2 (|4 - 0| > 0.6, relative huge) is the only one failing both tolerances
+    assert elem["mismatches"] == 1 and elem["passed"] is False
+
+
+@pytest.mark.parametrize("check", ["sum", "quantile:2", "quantile:x", "max:0.5", 3])
+def test_a_bad_check_is_an_input_error(check):
+    with pytest.raises(InputError, match="check"):
+        compare({"x": np.ones(3)}, {"x": np.ones(3)}, atol=1e-3, check=check)
+
+
+@pytest.mark.parametrize("kwargs", [{"atol": -1}, {"rtol": "big"}, {"top_k": 0}, {"top_k": 1.5},
+                                    {"min_cosine": None}])
+def test_bad_tolerances_are_input_errors(kwargs):
+    with pytest.raises(InputError):
+        compare({"x": np.ones(3)}, {"x": np.ones(3)}, **kwargs)
+
+
+def test_compare_with_tolerances_gives_a_verdict_per_output_in_the_table_and_json(two_runs):
+    ref, out = two_runs
+    out = dict(out, logits=ref["logits"] + 1e-7)
+    result = compare(ref, out, min_cosine=None, atol=1e-6, check="max")
+    assert result.passed("logits") and not result.passed("features")
+    assert result.failed == ["features"] and bool(result) is False
+    assert result.outputs["logits"].tolerance["passed"] is True
+    data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert data["atol"] == 1e-6 and data["rtol"] == 1e-5 and data["check"] == "max" and data["min_cosine"] is None
+    assert data["outputs"]["features"]["tolerance"]["passed"] is False and data["failed"] == ["features"]
+    text = repr(result)
+    assert "max |a-b| <= 1e-06 or |a-b|/|b| <= 1e-05" in text.splitlines()[0]
+    assert "FAIL" in next(line for line in text.splitlines() if line.split()[0] == "features")
+    # the cosine stays a criterion unless switched off
+    both = compare(ref, out, atol=10.0)
+    assert both.outputs["features"].tolerance["passed"] and not both.passed("features")
+
+
+def test_top_k_requires_the_same_classes_on_every_row():
+    ref = {"logits": np.array([[0.1, 0.5, 0.3, 0.05, 0.05], [0.9, 0.05, 0.03, 0.01, 0.01]]),
+           "map": np.ones((1, 2, 2, 2))}
+    out = {"logits": np.array([[0.1, 0.3, 0.5, 0.05, 0.05], [0.9, 0.05, 0.03, 0.01, 0.01]]),
+           "map": np.ones((1, 2, 2, 2))}
+    top1 = compare(ref, out, min_cosine=None, top_k=1)
+    assert top1.outputs["logits"].topk == {"k": 1, "agreement": 0.5, "passed": False}
+    assert top1.outputs["map"].topk["passed"] is None and "not class scores" in top1.outputs["map"].topk["reason"]
+    assert not top1 and top1.failed == ["logits"]
+    top2 = compare(ref, out, min_cosine=None, top_k=2)  # {1, 2} on both sides of the first row
+    assert top2.outputs["logits"].topk["agreement"] == 1.0 and bool(top2)
