@@ -298,6 +298,9 @@ def evaluate(
     primary, class_count, dims = _output_info(source, output)
     classification = class_count is not None
     notes: list[str] = []
+    if output is None and len(source.graph.output) > 1:
+        notes.append(f"the model has {len(source.graph.output)} outputs; measured the first, {primary!r} "
+                     f"(choose another with {names.get('output', 'output=')})")
     targets: list[Any] | None = None
     if metric is not None and not classification and labels is not None and not isinstance(labels, (str, os.PathLike)):
         targets = list(labels)  # the user's own ground truth, passed to the metric as is
