@@ -99,6 +99,20 @@ def test_folders_of_iteration_files(polygraphy_run: Path, iteration: int) -> Non
         read_polygraphy_inputs(polygraphy_run / "in_dir", iteration=-1)
 
 
+def test_folders_and_single_feed_dicts_are_detected(polygraphy_run: Path, tmp_path: Path) -> None:
+    from nv12kit.dumps import read_dump
+
+    outputs = read_dump(polygraphy_run / "out_dir", iteration=1)
+    assert outputs.format == "polygraphy" and outputs.detected and "per-iteration" in outputs.reason
+    assert all(same_bits(outputs.outputs[k], v)
+               for k, v in read_polygraphy_outputs(polygraphy_run / "out_dir", iteration=1).items())
+    feeds = read_dump(polygraphy_run / "in_dir", format="polygraphy")
+    assert list(feeds.outputs) == ["image"] and "feeds" in feeds.notes[0]
+    one_feed = tmp_path / "feed.json"
+    one_feed.write_text((sorted((polygraphy_run / "in_dir").glob("*.json"))[0]).read_text())
+    assert same_bits(read_dump(one_feed).outputs["image"], feeds.outputs["image"])
+
+
 def test_two_iterations_differ(polygraphy_run: Path) -> None:
     first = read_polygraphy_outputs(polygraphy_run / "out.json", iteration=0)
     second = read_polygraphy_outputs(polygraphy_run / "out.json", iteration=1)

@@ -127,6 +127,20 @@ _UNKNOWN = ("expected a .npy or .npz file (numpy.save / numpy.savez), a folder o
             ".raw dump with a manifest; for a single Horizon .txt dump pass format='horizon'")
 
 
+def _polygraphy_feeds(path: pathlib.Path) -> bool:
+    """Whether a Polygraphy file (or per-iteration folder) holds feeds (--save-inputs) rather than RunResults."""
+    if path.is_dir():
+        files = sorted(regular_files(path, [".json"]))
+        if not files:
+            return False  # the reader names what is missing
+        path = files[0]
+    head = _head(path, 4096).lstrip(b"\xef\xbb\xbf").lstrip()
+    if head[:1] == b"[":  # a --save-inputs list of feeds
+        return True
+    # One feed dict ({"name": {"array": ..., "polygraphy_class": "ndarray"}}) rather than a RunResults object.
+    return head[:1] == b"{" and b'"RunResults"' not in head and b'"lst"' not in head[:64]
+
+
 def _detect_file(path: pathlib.Path) -> tuple[str, str]:
     head = _head(path)
     suffix = path.suffix.lower()
@@ -167,6 +181,9 @@ def _detect_folder(folder: pathlib.Path) -> tuple[str, str]:
         return "rknn", ".npy files named with RKNN's _out<k>_<layout>_<shape> suffix"
     if npy:
         return "npy", "a folder of .npy files"
+    iterations = regular_files(folder, [".json"])
+    if iterations and _polygraphy().is_polygraphy_json(_head(sorted(iterations)[0])):
+        return "polygraphy", "a folder of Polygraphy per-iteration JSON files"
     if regular_files(folder, [".bin"]) or any(f.name.startswith("layer-") for f in regular_files(folder, [".txt"])):
         return "horizon", "Horizon .bin/.txt tensor dumps"
     raise InputError(f"the folder {str(folder)!r} holds no .npy files nor any dump nv12kit knows; {_UNKNOWN}")
@@ -255,7 +272,7 @@ def read_dump(
 
         outputs = read_npz_outputs(path, max_bytes=max_bytes)
     elif format == "polygraphy":
-        if _head(path, 64).lstrip(b"\xef\xbb\xbf").lstrip()[:1] == b"[":  # a --save-inputs list of feeds
+        if _polygraphy_feeds(path):
             outputs = _polygraphy().read_polygraphy_inputs(path, iteration=iteration, max_bytes=max_bytes)
             notes.append(f"{str(path)!r} is a Polygraphy list of feeds (--save-inputs); read feed {iteration}")
         else:
