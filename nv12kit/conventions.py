@@ -36,6 +36,65 @@ The conventions differ in five independent ways, each one a field:
     (centre-sited linear interpolation, weights 3/4 and 1/4, as libjpeg's
     "fancy upsampling").
 
+Real NV12 nodes often do not decode with the exact inverse.  A
+:class:`Decoder` describes one that does not (its coefficients, the dtype it
+computes in, how it rounds, whether it clamps ``Y - 16`` and saturates the
+result); ``Convention(decoder=...)`` makes :func:`nv12kit.nv12_to_rgb` use
+it instead of the exact inverse.  Without one, decoding is the exact inverse
+of the standard matrix, rounded half up.
+
+The presets for real NV12 nodes, and what each one rests on:
+
+``openvino``
+    OpenVINO's PrePostProcessor NV12 input (``ColorFormat.NV12_TWO_PLANES``
+    then ``convert_color(RGB/BGR)``), which inserts the ``NV12toRGB-8`` /
+    ``NV12toBGR-8`` operation.  Its documented formula (OpenVINO operation
+    specification NV12toRGB-8; ``src/core/include/openvino/op/nv12_to_rgb.hpp``)
+    is BT.601 limited range with 3-decimal coefficients 1.164, 1.596, 0.391,
+    0.813 and 2.018, clipped to 0-255.  The CPU plugin's kernel
+    (``src/plugins/intel_cpu/src/nodes/color_convert.cpp``) computes it in
+    float32, left to right without fused multiply-add, with no clamp of
+    ``Y - 16``, nearest chroma, and converts to u8 rounding half to even.
+    This decoder was checked bit for bit against OpenVINO 2026.4 on the CPU
+    over all 2**24 (Y, U, V) triples (tests/test_decoders.py).  Note
+    OpenVINO's *reference* implementation
+    (``src/core/reference/include/openvino/reference/color_convert.hpp``)
+    rounds with ``std::round`` (halves away from zero) and so differs from
+    the CPU plugin on exact halves.  The encoder side is what OpenVINO
+    users feed: BT.601 limited range (the formula's inverse), textbook
+    float arithmetic, box-averaged chroma.
+``rknn-rga``
+    Rockchip's RGA (librga ``imcvtcolor``) with
+    ``IM_RGB_TO_YUV_BT601_LIMIT`` / ``IM_YUV_TO_RGB_BT601_LIMIT``, the
+    colour-space modes librga's ``im2d`` header documents, and the top-left
+    pixel of each 2x2 block as chroma.  librga does not document its
+    coefficients, rounding or chroma filter; the top-left chroma is the
+    issue tracker's account of RGA, not something found in librga's
+    Developer Guide.  The decode is the exact BT.601 limited inverse.
+    Not verified against RGA hardware.
+``tidl``
+    TI's ``RGB_YUV_model_converter.py`` (edgeai-tidl-tools,
+    ``scripts/osrt_model_tools/onnx_tools/tidl_onnx_model_utils``): its
+    converter layer up-samples UV with a nearest ``Resize`` and applies a
+    float32 1x1 ``Conv`` with weights (1.164, 0, 1.596 / 1.164, -0.391,
+    -0.813 / 1.164, 2.018, 0) and bias (-222.912, 135.488, -276.928): BT.601
+    limited range with the same 3-decimal coefficients as OpenVINO.  The
+    layer feeds those floats to the network unrounded and unclipped, which
+    no uint8 image can hold, so this preset decodes with the exact BT.601
+    limited inverse (within half a level of TI's layer inside 0-255).  The
+    encoder side is the one TI's script uses to make test frames (ffmpeg
+    ``-colorspace bt470bg -pix_fmt nv12``: BT.601 limited); swscale's own
+    chroma filter is not emulated (box averaging stands in).
+``ascend-aipp``
+    Huawei Ascend AIPP with the BT.601 narrow-range ``YUV420SP_U8`` to RGB
+    CSC configuration of the ATC documentation ("CSC Configuration":
+    matrix (298, 0, 409 / 298, -100, -208 / 298, 516, 0), input biases 16,
+    128, 128, then ``>> 8``), see :func:`nv12kit.lint_aipp`, which builds a
+    Convention from any AIPP config.  The documentation says ``>> 8``
+    (an arithmetic shift: floor); it does not say how the result is
+    saturated (clipping to 0-255 is assumed) or how chroma is up-sampled
+    (nearest is assumed).  Not verified against Ascend hardware.
+
 Examples
 --------
 >>> from nv12kit.conventions import CONVENTIONS, get_convention
@@ -61,6 +120,7 @@ from .errors import ConventionError, InputError
 
 __all__ = [
     "Convention",
+    "Decoder",
     "CONVENTIONS",
     "MATRICES",
     "get_convention",
@@ -88,6 +148,8 @@ _CHROMA_DOWN = ("topleft", "box", "bicubic")
 _CHROMA_UP = ("nearest", "bilinear")
 _ROUNDINGS = ("nearest", "floor", "truncate")
 _EVALUATIONS = ("exact", "float64")
+_DECODER_DTYPES = ("float32", "float64", "fixed")
+_DECODER_ROUNDINGS = ("half-even", "half-up", "half-away", "floor", "truncate")
 
 def range_name(value: object, *, name: str = "range") -> str:
     """Check a range argument and return it in the API's one vocabulary.
@@ -135,6 +197,113 @@ Matrix3 = tuple[tuple[float, float, float], tuple[float, float, float], tuple[fl
 
 
 @dataclass(frozen=True)
+class Decoder:
+    """How a real NV12 node turns Y, U and V into R, G and B, when that is not the exact inverse.
+
+    ``R, G, B = coefficients @ (Y - offsets[0], U - offsets[1], V - offsets[2])``,
+    evaluated as ``dtype`` says, then rounded and saturated.
+
+    Parameters
+    ----------
+    coefficients : 3x3 tuple of float
+        Rows R, G, B; columns Y, U, V.  Integers for ``dtype="fixed"``.
+    offsets : 3 floats, optional
+        Subtracted from Y, U and V first (16, 128, 128 for limited range).
+    dtype : {"float32", "float64", "fixed"}, optional
+        ``"float32"``/``"float64"``: every product and sum in that type,
+        left to right (``c0*y + c1*u`` first, then ``+ c2*v``; no fused
+        multiply-add).  ``"fixed"``: exact integer arithmetic, the sum
+        divided by ``2**shift``.
+    shift : int, optional
+        Fixed point only: the sum is divided by ``2**shift`` (``>> 8`` is 8).
+    rounding : {"half-even", "half-up", "half-away", "floor", "truncate"}, optional
+        To an integer: halves to even (``np.rint``, what ``cvtps2dq`` does),
+        halves up, halves away from zero (C's ``round``), towards minus
+        infinity (an arithmetic ``>>``), or towards zero (a C cast).
+    clamp_luma : bool, optional
+        ``Y - offsets[0]`` is clamped at 0 first (OpenCV's decoder does this).
+    clip : bool, optional
+        Saturate to 0-255 (True) or wrap modulo 256 as a cast of an integer
+        to uint8 does (False).
+    chroma_up : {"nearest", "bilinear"}, optional
+        Not a field: the :class:`Convention`'s ``chroma_up`` is used.
+    source : str, optional
+        Where the description comes from.
+
+    Examples
+    --------
+    >>> Decoder(((1, 0, 1.402), (1, -0.344, -0.714), (1, 1.772, 0)), offsets=(0, 128, 128)).rounding
+    'half-even'
+    """
+
+    coefficients: Matrix3
+    offsets: tuple[float, float, float] = (16.0, 128.0, 128.0)
+    dtype: str = "float32"
+    shift: int = 0
+    rounding: str = "half-even"
+    clamp_luma: bool = False
+    clip: bool = True
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            coeffs = np.asarray(self.coefficients, dtype=np.float64)
+            offsets = np.asarray(self.offsets, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ConventionError(
+                "decoder coefficients must be a 3x3 matrix of numbers (rows R, G, B; columns Y, U, V) and "
+                f"offsets 3 numbers, got {self.coefficients!r} and {self.offsets!r}"
+            ) from None
+        if coeffs.shape != (3, 3) or not np.all(np.isfinite(coeffs)):
+            raise ConventionError(
+                f"decoder coefficients must be a finite 3x3 matrix (rows R, G, B; columns Y, U, V), "
+                f"got shape {coeffs.shape}"
+            )
+        if offsets.shape != (3,) or not np.all(np.isfinite(offsets)):
+            raise ConventionError(f"decoder offsets must be 3 finite numbers (Y, U, V), got {self.offsets!r}")
+        if self.dtype not in _DECODER_DTYPES:
+            raise ConventionError(f"decoder dtype={self.dtype!r} is not one of {', '.join(map(repr, _DECODER_DTYPES))}")
+        if self.rounding not in _DECODER_ROUNDINGS:
+            raise ConventionError(
+                f"decoder rounding={self.rounding!r} is not one of {', '.join(map(repr, _DECODER_ROUNDINGS))}"
+            )
+        if isinstance(self.shift, bool) or not isinstance(self.shift, (int, np.integer)) or not 0 <= self.shift <= 24:
+            raise ConventionError(f"decoder shift must be an integer from 0 to 24, got {self.shift!r}")
+        if self.dtype == "fixed":
+            if not (np.all(coeffs == np.round(coeffs)) and np.all(offsets == np.round(offsets))):
+                raise ConventionError(
+                    "a fixed-point decoder takes integer coefficients and offsets (the sum is divided by "
+                    f"2**shift); got {self.coefficients!r}, offsets {self.offsets!r}"
+                )
+            if np.abs(coeffs).max() >= 2**20:
+                raise ConventionError(
+                    f"fixed-point decoder coefficients must be below 2**20, got {self.coefficients!r}"
+                )
+            matrix = tuple(tuple(int(c) for c in row) for row in coeffs)
+            offsets_t = tuple(int(o) for o in offsets)
+        else:
+            if self.shift:
+                raise ConventionError("decoder shift applies to dtype='fixed' only; fold it into the coefficients")
+            matrix = tuple(tuple(float(c) for c in row) for row in coeffs)
+            offsets_t = tuple(float(o) for o in offsets)
+        object.__setattr__(self, "coefficients", matrix)
+        object.__setattr__(self, "offsets", offsets_t)
+        object.__setattr__(self, "shift", int(self.shift))
+        object.__setattr__(self, "clamp_luma", bool(self.clamp_luma))
+        object.__setattr__(self, "clip", bool(self.clip))
+
+    def summary(self) -> str:
+        """One line: arithmetic, rounding and clamping."""
+        arithmetic = f"fixed point (sum / 2**{self.shift})" if self.dtype == "fixed" else self.dtype
+        return (
+            f"decoder {arithmetic}, rounding {self.rounding}, "
+            + ("Y - offset clamped at 0, " if self.clamp_luma else "")
+            + ("clipped to 0-255" if self.clip else "wrapped modulo 256")
+        )
+
+
+
+@dataclass(frozen=True)
 class Convention:
     """One complete recipe for RGB <-> YCbCr 4:2:0 (NV12) conversion.
 
@@ -169,6 +338,10 @@ class Convention:
         Explicit encode matrix (rows Y, U, V; columns R, G, B) to use instead
         of the one derived from ``matrix`` and ``range``, for vendors that
         publish rounded coefficients.  Only the ``"float"`` arithmetic uses it.
+    decoder : Decoder, optional
+        How the NV12 node decodes when it is not the exact inverse; used by
+        :func:`nv12kit.nv12_to_rgb` (with ``chroma_up``) instead of
+        ``arithmetic``.  ``None`` (default): the exact inverse.
     description, reference : str
         What it is and what it was checked against.
     """
@@ -182,6 +355,7 @@ class Convention:
     rounding: str = "nearest"
     evaluation: str = "exact"
     encode_coefficients: Matrix3 | None = None
+    decoder: Decoder | None = None
     description: str = ""
     reference: str = ""
 
@@ -221,6 +395,11 @@ class Convention:
                     f"got arithmetic={self.arithmetic!r}"
                 )
             object.__setattr__(self, "encode_coefficients", tuple(tuple(float(c) for c in row) for row in coeffs))
+        if self.decoder is not None and not isinstance(self.decoder, Decoder):
+            raise ConventionError(
+                f"convention {self.name!r}: decoder must be an nv12kit.conventions.Decoder or None, "
+                f"got {type(self.decoder).__name__}"
+            )
 
     def _check(self, field_name: str, value: str, allowed: tuple[str, ...]) -> None:
         if value not in allowed:
@@ -317,6 +496,7 @@ class Convention:
             f"{self.name}: {self.matrix.upper()} {self.range} range{coeffs}, {self.arithmetic} arithmetic, "
             f"chroma down {self.chroma_down}, up {self.chroma_up}"
             + (f", rounding {self.rounding} ({self.evaluation})" if self.arithmetic == "float" else "")
+            + (f"; {self.decoder.summary()}" if self.decoder is not None else "")
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -363,6 +543,29 @@ _HORIZON_COEFFICIENTS: Matrix3 = (
     (0.299, 0.587, 0.114),
     (-0.169, -0.331, 0.5),
     (0.5, -0.419, -0.081),
+)
+
+
+#: OpenVINO's NV12toRGB-8 as the CPU plugin computes it (checked over all 2**24 Y, U, V triples).
+OPENVINO_DECODER = Decoder(
+    ((1.164, 0.0, 1.596), (1.164, -0.391, -0.813), (1.164, 2.018, 0.0)),
+    offsets=(16, 128, 128),
+    dtype="float32",
+    rounding="half-even",
+    clamp_luma=False,
+    clip=True,
+    source="OpenVINO NV12toRGB-8 specification; intel_cpu color_convert.cpp; measured bit-exact on OpenVINO 2026.4",
+)
+
+#: Ascend AIPP's documented BT.601 narrow-range YUV -> RGB CSC (ATC "CSC Configuration"), ``>> 8``.
+ASCEND_AIPP_BT601_NARROW_DECODER = Decoder(
+    ((298, 0, 409), (298, -100, -208), (298, 516, 0)),
+    offsets=(16, 128, 128),
+    dtype="fixed",
+    shift=8,
+    rounding="floor",
+    clip=True,
+    source="Ascend ATC AIPP CSC Configuration (YUV420SP_U8 to RGB, BT-601NARROW); clipping assumed",
 )
 
 
@@ -444,6 +647,75 @@ def _presets() -> dict[str, Convention]:
                     reference="the float64 formula from Kr and Kb",
                 )
             )
+    # the real NV12 nodes' presets, after the textbook ones: candidate lists that drop duplicates
+    # (nv12kit.counterfactual) keep naming the textbook convention for the same encoder
+    presets += [
+        Convention(
+            "openvino",
+            matrix="bt601",
+            range="limited",
+            arithmetic="float",
+            chroma_down="box",
+            chroma_up="nearest",
+            rounding="nearest",
+            decoder=OPENVINO_DECODER,
+            description=(
+                "OpenVINO PrePostProcessor NV12_TWO_PLANES -> convert_color(RGB/BGR) (NV12toRGB-8): BT.601 limited, "
+                "3-decimal coefficients in float32, no clamp of Y - 16, clipped to 0-255, u8 rounded half to even, "
+                "nearest chroma; encoder: textbook BT.601 limited (what OpenVINO users feed), box chroma"
+            ),
+            reference=(
+                "decoder bit-exact to OpenVINO 2026.4's CPU plugin over all 2**24 (Y, U, V) triples; NV12toRGB-8 "
+                "specification; src/plugins/intel_cpu/src/nodes/color_convert.cpp"
+            ),
+        ),
+        Convention(
+            "rknn-rga",
+            matrix="bt601",
+            range="limited",
+            arithmetic="float",
+            chroma_down="topleft",
+            chroma_up="nearest",
+            rounding="nearest",
+            description=(
+                "Rockchip RGA (librga imcvtcolor, IM_RGB_TO_YUV_BT601_LIMIT / IM_YUV_TO_RGB_BT601_LIMIT): BT.601 "
+                "limited, top-left chroma; RGA's coefficients and rounding are undocumented, so the exact formula "
+                "stands in"
+            ),
+            reference="librga im2d colour-space modes; not verified against RGA hardware",
+        ),
+        Convention(
+            "tidl",
+            matrix="bt601",
+            range="limited",
+            arithmetic="float",
+            chroma_down="box",
+            chroma_up="nearest",
+            rounding="nearest",
+            description=(
+                "TI edgeai-tidl-tools RGB_YUV_model_converter.py: nearest Resize of UV, float32 1x1 Conv with "
+                "BT.601 limited 3-decimal coefficients (1.164, 1.596, 0.391, 0.813, 2.018), unrounded and "
+                "unclipped; decoded here with the exact BT.601 limited inverse (uint8 output)"
+            ),
+            reference="edgeai-tidl-tools RGB_YUV_model_converter.py (documentation only; no TI device here)",
+        ),
+        Convention(
+            "ascend-aipp",
+            matrix="bt601",
+            range="limited",
+            arithmetic="float",
+            chroma_down="box",
+            chroma_up="nearest",
+            rounding="nearest",
+            decoder=ASCEND_AIPP_BT601_NARROW_DECODER,
+            description=(
+                "Huawei Ascend AIPP, YUV420SP_U8 to RGB with the documented BT.601 narrow CSC matrix "
+                "(298, 0, 409 / 298, -100, -208 / 298, 516, 0), input biases 16/128/128, >> 8; clipping and "
+                "nearest chroma assumed; any AIPP config: nv12kit.lint_aipp"
+            ),
+            reference="Ascend ATC documentation, AIPP 'CSC Configuration'; not verified against Ascend hardware",
+        ),
+    ]
     return {p.name: p for p in presets}
 
 

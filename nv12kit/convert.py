@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from . import _kernels
+from . import _decoders, _kernels
 from ._kernels import get_num_threads, set_num_threads
 from .conventions import Convention, get_convention
 from .errors import InputError
@@ -146,6 +146,9 @@ def nv12_to_rgb(
     (nearest, as NV12 nodes on the chips do, by default).  libyuv's own
     decoder uses 6-bit coefficients; the ``"libyuv"`` presets decode with
     the float formula instead, which may differ from it by a level or two.
+    A convention with a ``decoder`` (the ``"openvino"`` and
+    ``"ascend-aipp"`` presets) decodes with that node's own arithmetic
+    instead: ``"openvino"`` is bit-exact to OpenVINO's NV12 conversion.
 
     Examples
     --------
@@ -158,6 +161,8 @@ def nv12_to_rgb(
     conv = get_convention(convention)
     perm = _check_order(order)
     frm = _as_frame(frame)
+    if conv.decoder is not None:  # a real node's own arithmetic (nv12kit.conventions.Decoder)
+        return _decoders.decode(frm.y, frm.uv, conv, perm)
     return _kernels.decode(frm.y, frm.uv, conv, perm)
 
 
@@ -173,4 +178,6 @@ def yuv444_to_rgb(yuv: np.ndarray, *, convention: str | Convention = "horizon", 
         raise InputError(f"yuv must be an (H, W, 3) uint8 array, got shape {shape}, dtype {dtype}")
     conv = get_convention(convention)
     perm = _check_order(order)
+    if conv.decoder is not None:
+        return _decoders.decode_yuv444(yuv, conv, perm)
     return _kernels.yuv444_decode(yuv, conv, perm)

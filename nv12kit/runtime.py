@@ -2,7 +2,8 @@
 
 :class:`Runner` wraps an ONNX model (path or ``ModelProto``), an
 ``onnxruntime.InferenceSession``, or anything with ORT's call shape
-``run(output_names, feed)`` (Horizon's ``HBRuntime`` among them), and
+``run(output_names, feed)`` (Horizon's ``HBRuntime`` among them, and
+OpenVINO's NV12 node from :func:`nv12kit.openvino_node.openvino_nv12_runtime`), and
 returns outputs as a ``{name: array}`` dict. It checks feeds before they
 reach the runtime and splits large batches into pieces the model accepts.
 Float tensors are fed in the model's own float type when that loses nothing

@@ -163,3 +163,29 @@ def test_yuv444_decode_agrees_with_nv12_decode_where_chroma_is_flat(name):
     assert np.array_equal(nv12kit.yuv444_to_rgb(yuv444, convention=name), via_nv12)
     with pytest.raises(InputError, match="uint8"):
         nv12kit.yuv444_to_rgb(yuv444.astype(np.float32), convention=name)
+
+
+# ----------------------------------------------------------------------------
+# decoder descriptions (the real NV12 nodes; bit-exactness is in test_decoders.py)
+# ----------------------------------------------------------------------------
+def test_a_decoder_is_plain_hashable_data():
+    from nv12kit.conventions import Decoder
+
+    conv = get_convention("openvino")
+    assert isinstance(conv.decoder, Decoder) and hash(conv) == hash(conv.replace())
+    assert conv.to_dict()["decoder"]["rounding"] == "half-even"
+    plain = conv.replace(name="exact-inverse", decoder=None)
+    assert plain.decoder is None and "decoder" not in plain.summary()
+    fixed = Decoder(((298.0, 0, 409), (298, -100, -208), (298, 516, 0)), dtype="fixed", shift=8)
+    assert fixed.coefficients[0] == (298, 0, 409) and all(isinstance(c, int) for c in fixed.coefficients[0])
+
+
+def test_decoder_presets_are_listed_after_the_textbook_ones_and_cite_sources():
+    names = list(CONVENTIONS)
+    assert names.index("bt2020-limited") < names.index("openvino")
+    for name in ("openvino", "rknn-rga", "tidl", "ascend-aipp"):
+        assert name in nv12kit.conventions.__doc__ and CONVENTIONS[name].reference
+    # a decoder changes only the decoding: the encoder stays the textbook one
+    rgb = np.random.default_rng(5).integers(0, 256, (4, 4, 3), dtype=np.uint8)
+    a, b = nv12kit.rgb_to_nv12(rgb, convention="ascend-aipp"), nv12kit.rgb_to_nv12(rgb, convention="bt601-limited")
+    assert np.array_equal(a.y, b.y) and np.array_equal(a.uv, b.uv)

@@ -31,6 +31,10 @@ FLAT_TOLERANCE = {
     "bt601-limited": 3,
     "bt709-limited": 3,
     "bt2020-limited": 3,
+    "openvino": 3,
+    "rknn-rga": 3,
+    "tidl": 3,
+    "ascend-aipp": 3,
 }
 
 

@@ -603,6 +603,10 @@ FLAT_ROUND_TRIP_MAX = {
     "bt709-limited": 2,
     "bt2020-full": 1,
     "bt2020-limited": 2,
+    "openvino": 2,
+    "rknn-rga": 2,
+    "tidl": 2,
+    "ascend-aipp": 2,
     # Pillow arithmetic with block chroma; the "pil" preset's bicubic chroma mixes
     # neighbouring blocks, so a flat image does not round-trip through it at all.
     "pil+topleft": 3,

@@ -39,7 +39,7 @@ def test_candidates_are_derived_from_the_presets_fields():
     same = {n for n, (g, _) in groups.items() if g == "same node"}
     assert {"pil", "libyuv-jpeg", "bt601-full"} <= same
     other = {n for n, (g, _) in groups.items() if g == "other node"}
-    assert other == {"opencv", "libyuv", "bt601-limited"}
+    assert other == {"opencv", "libyuv", "bt601-limited", "rknn-rga"}
     assert not any(n.startswith(("bt709", "bt2020")) for n in groups)
 
 

@@ -34,6 +34,7 @@ module:
 - ``diagnosis``: :func:`diagnose` (and how it decides);
 - ``converter``: :func:`check_converter`;
 - ``node``: :func:`lint_node`;
+- ``aipp``: :func:`lint_aipp` (Ascend AIPP configs);
 - ``_renamed``: the deprecated keyword aliases (``expected=``,
   ``train_scale=``).
 """
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 from ..chart import test_chart
 from ..preprocess import NODE_MODES as NODE_MODES  # the modes lint_node accepts (the graph's own tuple)
+from .aipp import AippLint, lint_aipp
 from .converter import check_converter
 from .diagnosis import diagnose
 from .findings import ISSUE_DESCRIPTIONS, ISSUE_IDS, NODE_FINDING_IDS, Diagnosis, Hypothesis, NodeFinding
@@ -57,5 +59,7 @@ __all__ = [
     "diagnose",
     "check_converter",
     "lint_node",
+    "lint_aipp",
+    "AippLint",
     "test_chart",
 ]
