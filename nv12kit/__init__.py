@@ -54,16 +54,22 @@ _LAZY: dict[str, str] = {
     "check_converter": "lint",
     "diagnose": "lint",
     "lint_node": "lint",
+    "lint_aipp": "lint",
     "ImageInputSpec": "model",
     "load_model": "model",
     "save_model": "model",
     "Runner": "runtime",
     "NV12RoundTrip": "augment",
+    "evaluate": "evaluation",
+    "EvaluationResult": "evaluation",
+    "read_outputs": "dumps",
 }
 
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from .augment import NV12RoundTrip
+    from .dumps import read_outputs
+    from .evaluation import EvaluationResult, evaluate
     from .graph import (
         ModelVariants,
         NV12Input,
@@ -74,7 +80,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         quantize,
     )
     from .layers import LayerDivergence, layer_divergence
-    from .lint import ISSUE_IDS, Diagnosis, Hypothesis, NodeFinding, check_converter, diagnose, lint_node
+    from .lint import ISSUE_IDS, Diagnosis, Hypothesis, NodeFinding, check_converter, diagnose, lint_aipp, lint_node
     from .model import ImageInputSpec, load_model, save_model
     from .preprocess import NODE_MODES
     from .resizer import (
@@ -90,8 +96,8 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
 
 # Submodules reachable as attributes after a plain `import nv12kit` (nv12kit.data.model_path(...), ...).
 _SUBMODULES = frozenset({
-    "augment", "data", "graph", "layers", "lint", "model", "runtime", "roundtrip", "explore", "plots", "report",
-    "widgets", "notebook_report", "cli",
+    "augment", "data", "dumps", "graph", "layers", "lint", "model", "runtime", "roundtrip", "explore", "plots",
+    "report", "widgets", "notebook_report", "cli",
 })
 
 
@@ -120,6 +126,7 @@ __all__ = [
     "Convention",
     "ConventionError",
     "Diagnosis",
+    "EvaluationResult",
     "Hypothesis",
     "ISSUE_IDS",
     "ImageInputSpec",
@@ -147,6 +154,7 @@ __all__ = [
     "convention_names",
     "crop_to_even",
     "diagnose",
+    "evaluate",
     "frame_nbytes",
     "get_convention",
     "get_num_threads",
@@ -154,6 +162,7 @@ __all__ = [
     "insert_nv12_node",
     "insert_nv12_resizer",
     "layer_divergence",
+    "lint_aipp",
     "lint_node",
     "load_image",
     "load_model",
@@ -163,6 +172,7 @@ __all__ = [
     "nv12_to_rgb",
     "pad_to_even",
     "quantize",
+    "read_outputs",
     "read_yuv",
     "resize_nv12_roi",
     "resize_to",

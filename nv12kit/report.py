@@ -285,6 +285,12 @@ def _details_html(report: Any) -> str:
     return "".join(parts)
 
 
+def _nv12_node_html(report: Any) -> str:
+    """Which NV12 node ran the NV12 variant (said at the top: OpenVINO's real node is not nv12kit's emulation)."""
+    node = report.parameters.get("nv12_node")
+    return f"<p><b>NV12 node:</b> {_e(node)}</p>" if node else ""
+
+
 def _parameters_html(report: Any) -> str:
     p = report.parameters
     rows = [[_e(k), _e(v)] for k, v in p.items() if k != "preprocess"]
@@ -321,7 +327,8 @@ def render_html(report: Any, *, figures: bool = True, standalone: bool = True, t
     body = [f"<h1>{_e(heading)}</h1>", _warnings_html(report),
             f"<p class='small'>Generated {_e(_dt.datetime.now().astimezone().isoformat(timespec='seconds'))} by "
             f"nv12kit {_e(report.versions.get('nv12kit', '?'))}; seed {_e(report.parameters.get('seed'))}.</p>",
-            _verdict_html(report), _baseline_html(report), _images_html(report), _resizer_html(report)]
+            _nv12_node_html(report), _verdict_html(report), _baseline_html(report), _images_html(report),
+            _resizer_html(report)]
     shown = figures_for(report, progress=progress) if figures else []
     cs = getattr(report, "convention_sensitivity", None)
     own = _sensitivity_caption(cs) if cs is not None else None

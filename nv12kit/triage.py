@@ -124,6 +124,8 @@ class TriageReport:
     convention_sensitivity: Any = None
     #: nv12kit.baseline.BaselineComparison: before/after against ``triage(..., baseline=...)`` (None: no baseline)
     baseline: Any = None
+    #: the command that made the report (the Python call, or the CLI's argv), for :meth:`to_bundle`
+    command: str = ""
 
     @property
     def exit_code(self) -> int:
@@ -134,6 +136,8 @@ class TriageReport:
         """The verdict and its evidence as text lines."""
         v = self.verdict
         lines = [f"verdict: {v.id} ({v.title})", *self.warnings, f"decided by: {v.decided_by}"]
+        if self.parameters.get("nv12_runtime") == "openvino":
+            lines.append(f"NV12 node: {self.parameters.get('nv12_node')}")
         lines += [f"  - {e}" for e in v.evidence]
         if v.also:
             lines.append("also:")
@@ -225,6 +229,20 @@ class TriageReport:
         from .report import render_html
 
         return atomic_write(path, render_html(self, figures=figures, progress=progress).encode("utf-8"))
+
+    def to_bundle(self, path: str | os.PathLike[str], *, figures: bool = True, command: str | None = None,
+                  overwrite: bool | None = None, progress: bool = False) -> pathlib.Path:
+        """Write a ticket bundle for a vendor (a zip, atomically): see :mod:`nv12kit.bundle`.
+
+        The HTML and JSON reports, the decisive frame as PNG and ``.nv12``,
+        each model's feeds and each variant's outputs as ``.npz`` and
+        Polygraphy JSON, the command and versions, and a README.txt on how
+        to replay it (``polygraphy run ... --load-inputs``, ``nv12kit
+        compare``). Never replaces an input of the triage.
+        """
+        from .bundle import write_bundle
+
+        return write_bundle(self, path, figures=figures, command=command, overwrite=overwrite, progress=progress)
 
 
 # ----------------------------------------------------------------------------
@@ -384,6 +402,7 @@ def triage(
     resizer_align: Literal["half_pixel", "align_corners", "asymmetric"] = "half_pixel",
     convention_sensitivity: bool | Literal["same-node", "all"] = True,
     baseline: Any = None,
+    nv12_runtime: Literal["emulated", "openvino"] = "emulated",
 ) -> TriageReport:
     """Run the guided triage on a float model and one or more frames.
 
@@ -410,6 +429,14 @@ def triage(
     nv12_model : model, session or runtime, optional
         Your own NV12 model (e.g. the vendor's ``qat_nv12`` in ``HBRuntime``);
         by default it is built with :func:`nv12kit.insert_nv12_node`.
+    nv12_runtime : {"emulated", "openvino"}, optional
+        What runs the NV12 variant: nv12kit's ONNX node on onnxruntime
+        (default), or OpenVINO's real NV12 node (PrePostProcessor
+        ``NV12_TWO_PLANES`` input, BT.601 limited range; needs
+        ``pip install nv12kit[openvino]``), see
+        :mod:`nv12kit.openvino_node`. The report says which ran. The int8
+        variants (``quantize=True``) and the convention sensitivity's other
+        node keep nv12kit's node; ``source="resizer"`` needs it.
     quantize : bool, optional
         Build int8 QDQ variants with :func:`nv12kit.quantize` and judge them.
     calibration_images : optional
@@ -495,6 +522,7 @@ def triage(
         trial, the NV12 round trip and the NV12 model: no verdict can rest
         on it, and it is never called healthy.
     """
+    call = _python_call(locals())  # first: exactly the arguments, for the report's command (ticket bundle)
     from functools import partial
 
     from .baseline import compare_baseline, load_baseline
@@ -515,6 +543,14 @@ def triage(
     if quantize and (quantized_feat is not None or quantized_nv12 is not None):
         raise InputError("give either quantize=True (nv12kit builds the int8 variants) or your own "
                          "quantized_feat/quantized_nv12, not both")
+    if nv12_runtime not in ("emulated", "openvino"):
+        raise InputError(f"nv12_runtime must be 'emulated' or 'openvino', got {nv12_runtime!r}")
+    if nv12_runtime == "openvino" and source == "resizer":
+        raise InputError("nv12_runtime='openvino' runs OpenVINO's NV12 input at the model's size; the resizer "
+                         "source needs nv12kit's emulated node (nv12_runtime='emulated')")
+    if nv12_runtime == "openvino" and nv12_model is not None:
+        raise InputError("give either nv12_model (your own NV12 model) or nv12_runtime='openvino' (OpenVINO's "
+                         "NV12 node in front of the float model), not both")
     if (quantized_feat is None) != (quantized_nv12 is None):
         raise InputError("give both quantized_feat and quantized_nv12 (the verdict compares the two)")
     resizer_request = check_resizer_request(  # None for the pyramid source; `source` is the model from here on
@@ -562,7 +598,14 @@ def triage(
         nv12_source = insert_nv12_node(source, input_name=spec.name, **settings)
     elif not hasattr(nv12_model, "run"):
         nv12_source = load_model(nv12_model)
-    nv12 = Runner(nv12_source if nv12_source is not None else nv12_model, name="qat_nv12")
+    nv12_node = "nv12kit's emulated node (insert_nv12_node, onnxruntime)" if nv12_model is None else "user-supplied"
+    if nv12_runtime == "openvino":  # OpenVINO's real NV12 node in front of the same float model
+        from .openvino_node import openvino_nv12_runtime
+
+        ov_node = openvino_nv12_runtime(source, preprocess=preprocess, input_name=spec.name)
+        nv12, nv12_node = Runner(ov_node, name="qat_nv12"), ov_node.description
+    else:
+        nv12 = Runner(nv12_source if nv12_source is not None else nv12_model, name="qat_nv12")
     sources = image_sources(images, hint="give at least one frame")
     roi_plan = None if resizer_request is None else ResizerPlan(
         resizer_request, source, input_name=spec.name, size=target, settings=settings, convention=convention,
@@ -628,9 +671,11 @@ def triage(
         if primary in study.unchanged and "identical" in comparison.outputs[primary].flags:
             raise _unchanged_output(feat, spec.name, preprocess, rgb, out_feat[primary], primary, study)
         quantized: dict[str, float] = {}
+        quantized_outputs: dict[str, dict[str, np.ndarray]] = {}
         if q_feat is not None and q_nv12 is not None:
             out_qf = q_feat.run({spec.name: preprocess(rgb)})
             out_qn = q_nv12.run(_nv12_feed(q_nv12, frame, spec.name))
+            quantized_outputs = {"quantized_feat": out_qf, "quantized_nv12": out_qn}
             quantized = {
                 "float_vs_quantized_feat": compare(out_feat, out_qf).outputs[primary].cosine,
                 "float_vs_quantized_nv12": compare(out_feat, out_qn).outputs[primary].cosine,
@@ -649,7 +694,9 @@ def triage(
         results.append(result)
         if index == 0 or _URGENCY.index(result.verdict.id) < _URGENCY.index(results[preview["index"]].verdict.id):
             preview = {"index": index, "rgb": rgb, "frame": frame, "out_feat": out_feat[primary],
-                       "out_nv12": out_nv12[primary]}
+                       "out_nv12": out_nv12[primary],
+                       "replay": _replay(feat, nv12, spec.name, preprocess(rgb), None if roi_plan else frame,
+                                         {"qat_feat": out_feat, "qat_nv12": out_nv12, **quantized_outputs})}
             if roi_plan is not None:
                 preview.update(roi_plan.preview_extra())
     timing["images"] = time.perf_counter() - t0
@@ -658,15 +705,26 @@ def triage(
     worst = order[0]
     if preview.get("index") != worst and roi_plan is not None:
         preview = roi_plan.preview(sources[worst], worst, feat, preprocess, primary)
+        feat_input = preprocess(preview["rgb"])
+        preview["replay"] = _replay(feat, nv12, spec.name, feat_input, None,
+                                    {"qat_feat": feat.run({spec.name: feat_input})})
     elif preview.get("index") != worst:
         item = sources[worst]
         rgb, _, _ = prepare_image(item, target)
         frame = (_user_frame(frames_given[worst], rgb.shape[0], rgb.shape[1]) if frames_given is not None
                  else rgb_to_nv12(rgb, convention=convention))
-        preview = {"index": worst, "rgb": rgb, "frame": frame,
-                   "out_feat": feat.run({spec.name: preprocess(rgb)})[primary],
-                   "out_nv12": nv12.run(_nv12_feed(nv12, frame, spec.name))[primary]}
+        outs = {"qat_feat": feat.run({spec.name: preprocess(rgb)}),
+                "qat_nv12": nv12.run(_nv12_feed(nv12, frame, spec.name))}
+        if q_feat is not None and q_nv12 is not None:  # the bundle's outputs per variant, for this image too
+            outs.update(quantized_feat=q_feat.run({spec.name: preprocess(rgb)}),
+                        quantized_nv12=q_nv12.run(_nv12_feed(q_nv12, frame, spec.name)))
+        preview = {"index": worst, "rgb": rgb, "frame": frame, "out_feat": outs["qat_feat"][primary],
+                   "out_nv12": outs["qat_nv12"][primary],
+                   "replay": _replay(feat, nv12, spec.name, preprocess(rgb), frame, outs)}
     preview["convention"] = convention
+    # what the bundle may never replace
+    preview["input_paths"] = [p for p in (model, *sources, *(frames_given or []), baseline)
+                              if isinstance(p, (str, os.PathLike))]
     chosen: Verdict = results[worst].verdict  # type: ignore[assignment]  # every result got its verdict above
     others = [results[i] for i in order[1:]]
     # the deciding image's warnings are in its evidence already; the others' are added, naming the image
@@ -708,6 +766,15 @@ def triage(
             ))
         timing["layers"] = time.perf_counter() - t0
     notes = []
+    if nv12_runtime == "openvino":
+        from .conventions import get_convention
+
+        notes.append(f"the NV12 variant ran through {nv12_node}; the node settings' mode and chip_range do not apply")
+        if user_nv12 is None and get_convention(convention).range != "limited":
+            notes.append(f"OpenVINO's NV12 node decodes BT.601 limited range, but the frames were encoded with "
+                         f"{_label(convention)!r} ({get_convention(convention).range} range), as an OpenVINO "
+                         "deployment fed those frames would read them; for frames made for OpenVINO use "
+                         "convention='openvino'")
     if len(results) > 1:
         counts = {v: sum(r.verdict.id == v for r in results) for v in VERDICTS}  # type: ignore[union-attr]
         notes.append("per-image verdicts: " + ", ".join(f"{v} {n}" for v, n in counts.items() if n))
@@ -723,6 +790,8 @@ def triage(
         "preprocess_formula": str(preprocess),
         "node": {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()},
         "nv12_model": "built by nv12kit.insert_nv12_node" if nv12_model is None else _util.model_label(nv12_model),
+        "nv12_runtime": nv12_runtime,
+        "nv12_node": nv12_node,
         "convention": _label(convention),
         "amplitudes": list(levels),
         "trials": trials,
@@ -742,7 +811,65 @@ def triage(
                           preview, layer_results, warnings, sensitivity)
     if before is not None:
         report.baseline = compare_baseline(before[0], report.to_dict(), source=before[1])
+    report.command = call
     return report
+
+
+def _with_extras(runner: Any, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The feed as the session got it: FedRunner adds the extra inputs."""
+    return {**feed, **{k: v for k, v in getattr(runner, "extras", {}).items() if k not in feed}}
+
+
+def _replay(feat: Any, nv12: Any, name: str, feat_input: np.ndarray, frame: Any,
+            outputs: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, Any]:
+    """The decisive image's feeds per model and outputs per variant, for :meth:`TriageReport.to_bundle`.
+
+    ``frame`` None (the resizer source, whose NV12 path takes the full frame): the float model's only.
+    """
+    feeds = {"qat_feat": _with_extras(feat, {name: feat_input})}
+    if frame is None:
+        return {"feeds": feeds, "outputs": {"qat_feat": dict(outputs["qat_feat"])}}
+    feeds["qat_nv12"] = _with_extras(nv12, _nv12_feed(nv12, frame, name))
+    return {"feeds": feeds, "outputs": {k: dict(v) for k, v in outputs.items()}}
+
+
+def _python_call(arguments: Mapping[str, Any]) -> str:
+    """``nv12kit.triage(...)`` with the arguments given (defaults left out); arrays and objects summarised."""
+    import inspect
+
+    def show(value: Any) -> str:
+        if isinstance(value, (str, bytes, bytearray)) and len(value) > 200:
+            return f"<{type(value).__name__} of {len(value)}>"
+        if isinstance(value, os.PathLike):
+            return repr(os.fspath(value))
+        if value is None or isinstance(value, (str, bool, int, float)):
+            return repr(value)
+        if isinstance(value, np.ndarray):
+            return f"<array {'x'.join(map(str, value.shape))} {value.dtype}>"
+        if isinstance(value, (list, tuple)):
+            items = [show(v) for v in value[:20]] + ([f"... {len(value) - 20} more"] if len(value) > 20 else [])
+            return ("[{}]" if isinstance(value, list) else "({})").format(", ".join(items))
+        if isinstance(value, Mapping):
+            return "{" + ", ".join(f"{show(k)}: {show(v)}" for k, v in value.items()) + "}"
+        kind = f"{type(value).__module__}.{type(value).__name__}"
+        if kind.startswith("nv12kit."):  # Preprocess(...), Thresholds(...): their repr is the call that makes them
+            text = repr(value)  # (never a ModelProto's: its text form holds every weight)
+            if len(text) <= 300 and " at 0x" not in text:
+                return text
+        return f"<{kind}>"
+
+    parameters = inspect.signature(triage).parameters
+    parts = [show(arguments[name]) for name in ("model", "images")]
+    parts += [f"{name}={show(arguments[name])}" for name, p in parameters.items() if name in arguments
+              and p.kind is p.KEYWORD_ONLY and not _same(arguments[name], p.default)]
+    return f"nv12kit.triage({', '.join(parts)})"
+
+
+def _same(value: Any, default: Any) -> bool:
+    try:
+        return bool(value is default or (type(value) is type(default) and value == default))
+    except (TypeError, ValueError):  # arrays and the like: never a default
+        return False
 
 
 def _unchanged_output(runner: Any, name: str, preprocess: Preprocess, rgb: np.ndarray, clean: np.ndarray,

@@ -22,18 +22,19 @@ HEAVY = ("onnx", "onnxruntime", "matplotlib", "ipywidgets", "nbclient", "tqdm")
 # The layers, bottom first: a module may import its own layer and those below it.
 LAYERS: list[set[str]] = [
     {"errors", "_util", "_io", "data"},
-    {"conventions", "_kernels", "convert", "yuv", "chart", "images"},
-    {"preprocess", "model", "runtime", "metrics", "dumps", "feeds"},
+    {"conventions", "_kernels", "_decoders", "convert", "yuv", "yuv_layouts", "chart", "images"},
+    {"preprocess", "model", "runtime", "metrics", "dumps", "feeds", "openvino_node"},
     {"graph", "resizer", "roundtrip", "noise", "augment", "lint", "layers"},
-    {"triage", "verdicts", "roi_triage", "counterfactual", "baseline"},
-    {"report", "plots"},
+    {"triage", "verdicts", "roi_triage", "counterfactual", "baseline", "evaluation"},
+    {"report", "plots", "bundle"},
     {"explore"},
     {"widgets", "notebook_report", "cli"},
 ]
 CORE = set().union(*LAYERS[:5])
 FRONT_ENDS = {"cli", "widgets", "plots", "notebook_report", "explore"}
-# A result object's to_html may render itself through report, lazily, inside the method.
-ALLOWED_UPWARD = {("triage", "report"), ("layers", "report"), ("noise", "report"), ("roundtrip", "report")}
+# A result object's to_html may render itself through report, lazily, inside the method (to_bundle through bundle).
+ALLOWED_UPWARD = {("triage", "report"), ("layers", "report"), ("noise", "report"), ("roundtrip", "report"),
+                   ("evaluation", "report"), ("triage", "bundle")}
 
 
 def _room(module: str) -> str:

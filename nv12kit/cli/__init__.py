@@ -1,4 +1,5 @@
-"""Command line: ``nv12kit convert``, ``variants``, ``triage``, ``compare``, ``layers``, ``report`` and ``demo``.
+"""Command line: ``nv12kit convert``, ``variants``, ``triage``, ``evaluate``, ``compare``, ``layers``, ``report``
+and ``demo``.
 
 A thin layer over the Python API, one module per subcommand (each has a
 ``register`` that adds its subparser); :mod:`.options` holds what several
@@ -32,7 +33,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import NV12KitError
-from . import compare, convert, demo, layers, report, triage, variants
+from . import compare, convert, demo, evaluate, layers, report, triage, variants
 from .options import EXIT_INTERNAL, EXIT_USAGE, add_preprocess_arguments, one_line, preprocess_from_args
 
 #: Exit status when the reader of our output went away (a shell's status for a SIGPIPE death: 128 + 13).
@@ -41,7 +42,7 @@ EXIT_BROKEN_PIPE = 141
 __all__ = ["main", "build_parser", "add_preprocess_arguments", "preprocess_from_args"]
 
 # the order of ``nv12kit --help``
-_COMMANDS = (convert, variants, triage, compare, layers, report, demo)
+_COMMANDS = (convert, variants, triage, evaluate, compare, layers, report, demo)
 
 _EPILOG = ("exit status: 0 success, 1 a problem was found, 2 bad input or environment (one line on stderr), "
            "3 unexpected error (set NV12KIT_DEBUG=1 for the traceback). Outputs are never inputs, folders or "
@@ -82,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as typed (triage --bundle records it)
     name = f"nv12kit {args.command}"
     try:
         with cleanup_on_termination(), pixel_budget(getattr(args, "max_pixels", MAX_IMAGE_PIXELS)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,9 @@ def register(sub: Any) -> None:
                           "older resizer's step formula implies align_corners)")
     tri.add_argument("--convention", default="horizon", choices=sorted(CONVENTIONS), metavar="NAME",
                      help="the chip's NV12 convention (default: horizon)")
+    tri.add_argument("--nv12-runtime", choices=("emulated", "openvino"), default="emulated",
+                     help="what runs the NV12 variant: nv12kit's emulated ONNX node (default) or OpenVINO's real "
+                          "NV12 node (PrePostProcessor; pip install nv12kit[openvino])")
     tri.add_argument("--user-nv12", nargs="+", default=None, metavar="FILE",
                      help="your own raw .nv12 frames at the model's size, one per image, to lint and feed")
     tri.add_argument("--node-mode", default=None, help="the node mode you deploy (None, yuvbt601full2rgb, ...)")
@@ -77,6 +81,10 @@ def register(sub: Any) -> None:
                      help="override a verdict threshold, e.g. --threshold negligible_loss=5e-4 (repeatable)")
     tri.add_argument("--report", default=None, help="write the self-contained HTML report here")
     tri.add_argument("--json", default=None, help="write the report as JSON here")
+    tri.add_argument("--bundle", default=None, metavar="TICKET.zip",
+                     help="write a ticket bundle for a vendor here: the reports, the decisive frame (PNG, .nv12), "
+                          "feeds and outputs (npz, Polygraphy JSON), this command, versions and a README on how to "
+                          "replay it")
     tri.add_argument("--convention-sensitivity", choices=("same-node", "all", "off"), default="same-node",
                      help="what another convention would cost, one NV12 pass per candidate: same-node (default: "
                           "encoder settings the compiled node accepts), all (also the node's other range: a second "
@@ -143,7 +151,7 @@ def _resizer_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``nv12kit triage``: print the report, write --report/--json; the exit code is the verdict's."""
+    """Run ``nv12kit triage``: print the report, write --report/--json/--bundle; the exit code is the verdict's."""
     from ..model import load_model_with_bytes
     from ..triage import triage
 
@@ -152,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = [args.model, *images, *(args.user_nv12 or []), *(args.calibration or []),
               *extra_input_paths(args.extra_input), *([args.baseline] if args.baseline else [])]
     # Every output is vetted before the model is even loaded: a bad --report path fails at once, not after the run.
-    with guarded_outputs(args, {"--report": args.report, "--json": args.json}, inputs):
+    with guarded_outputs(args, {"--report": args.report, "--json": args.json, "--bundle": args.bundle}, inputs):
         model, data = load_model_with_bytes(args.model)
         pre = preprocess_from_args(args, model)
         report = triage(
@@ -165,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
             model_label=Path(args.model).name, size_hint="--size HxW",
             extra_inputs=read_extra_inputs(args.extra_input),
             option_names={**CLI_OPTION_NAMES, "roi": "--roi", "baseline": "--baseline"},
-            baseline=args.baseline,
+            baseline=args.baseline, nv12_runtime=args.nv12_runtime,
             convention_sensitivity=False if args.convention_sensitivity == "off" else args.convention_sensitivity,
             **resizer,
         )
@@ -175,4 +183,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"HTML report: {written.resolve()}")
         if args.json:
             print(f"JSON report: {report.to_json(args.json).resolve()}")
+        if args.bundle:
+            command = shlex.join(["nv12kit", *getattr(args, "argv", ["triage", "..."])])
+            written = report.to_bundle(args.bundle, figures=not args.no_figures, command=command,
+                                       progress=not args.quiet)
+            print(f"ticket bundle: {written.resolve()}")
     return report.exit_code

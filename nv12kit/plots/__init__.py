@@ -18,6 +18,9 @@ in a notebook. :func:`figure_to_data_uri` turns a figure into the inline
 :func:`plot_conversion_error`        someone's NV12 decoded, and its luma error against nv12kit's
 :func:`plot_roi_crop`                a full frame with the resizer's ROI boxed, and the crop the model sees
 :func:`plot_convention_sensitivity`  the NV12 loss under each convention the chip could use, as bars
+:func:`plot_variant_accuracy`        accuracy of each variant over a set, with its 95 % interval
+:func:`plot_set_cosines`             ``1 - cos(feat, variant)`` of every frame of a set, the noise floor marked
+:func:`plot_flip_gallery`            the frames a variant gets wrong and feat right, worst first
 ===================================  ================================================
 
 matplotlib is an optional dependency (``pip install 'nv12kit[notebooks]'``).
@@ -39,6 +42,7 @@ except ImportError as exc:  # pragma: no cover - matplotlib is installed whereve
 from ._base import figure_to_data_uri, figure_to_png_bytes
 from .conventions import plot_convention_sensitivity
 from .cosines import plot_cosine_histograms, plot_cosine_vs_amplitude
+from .evaluation import evaluation_figures, plot_flip_gallery, plot_set_cosines, plot_variant_accuracy
 from .frames import plot_conversion_error, plot_planes, plot_roi_crop, plot_roundtrip_error
 from .layer_figure import plot_layer_divergence
 from .outputs import plot_output_diff, plot_output_diffs
@@ -54,6 +58,10 @@ __all__ = [
     "plot_conversion_error",
     "plot_roi_crop",
     "plot_convention_sensitivity",
+    "plot_variant_accuracy",
+    "plot_set_cosines",
+    "plot_flip_gallery",
+    "evaluation_figures",
     "figure_to_png_bytes",
     "figure_to_data_uri",
 ]
