@@ -30,6 +30,7 @@ import numpy as np
 from ._io import MAX_READ_BYTES, atomic_write, open_regular
 from .errors import InputError
 from .images import uint8_dtype_fix
+from .yuv_layouts import read_yuv_layout
 
 __all__ = [
     "LAYOUTS",
@@ -804,25 +805,40 @@ def frame_nbytes(
 
 
 def read_yuv(
-    path: str | os.PathLike[str],
+    path_or_bytes: str | os.PathLike[str] | bytes | Any,
     width: int,
     height: int,
     *,
     layout: str = "nv12",
     stride: int | None = None,
+    uv_stride: int | None = None,
+    uv_offset: int | None = None,
+    y_offset: int = 0,
+    v_offset: int | None = None,
+    preset: str | None = None,
 ) -> NV12Frame:
-    """Read one raw YUV 4:2:0 frame from a file.
+    """Read one raw YUV 4:2:0 frame from a file, a buffer, or planes in separate buffers.
 
     Parameters
     ----------
-    path : str or os.PathLike
-        A raw file (``.nv12``, ``.yuv``, ...) holding exactly one frame.
+    path_or_bytes : str, os.PathLike, bytes-like, 1-D uint8 array, or a pair of them
+        A raw file (``.nv12``, ``.yuv``, ...) or buffer holding one frame; a
+        ``(y_bytes, uv_bytes)`` pair when the planes are in separate buffers
+        (V4L2 ``NV12M``, Android ``Image`` planes).
     width, height : int
         Frame size in pixels; both even.
     layout : {"nv12", "nv21", "i420", "yv12"}
         Byte layout, see :meth:`NV12Frame.to_bytes`.
     stride : int, optional
-        Bytes per Y row (``None`` = ``width``).
+        Bytes per Y row (``None`` = ``width``, or the preset's).
+    uv_stride, uv_offset, y_offset, v_offset : int, optional
+        Bytes per chroma row and where the planes start, for buffers whose
+        chroma does not follow the luma directly (see
+        :func:`nv12kit.yuv_layouts.plane_layout`).
+    preset : str, optional
+        A named allocator layout: ``"packed"``, ``"ffmpeg"``, ``"v4l2"``,
+        ``"android"``, ``"qcom-venus"`` (:data:`nv12kit.yuv_layouts.LAYOUT_PRESETS`;
+        what each aligns, with sources, in :mod:`nv12kit.yuv_layouts`).
 
     Returns
     -------
@@ -832,14 +848,17 @@ def read_yuv(
     ------
     InputError
         If the file is missing, unreadable or not a regular file (a FIFO,
-        device or directory is refused before it is read), or its size is not
-        :func:`frame_nbytes` (the message names the path, both sizes and a
-        likely cause), or on bad geometry or layout.
+        device or directory is refused before it is read), or a packed
+        file's size is not :func:`frame_nbytes` (the message names the path,
+        both sizes and a likely cause), or a buffer is too small for its
+        layout, or on bad geometry, layout or preset.
 
     Notes
     -----
-    Raw files carry no header, so the size is the only check possible: a file
-    of the wrong size is always an error, never reshaped to fit.
+    Raw files carry no header.  A packed frame (a path with only ``layout``
+    and ``stride``) must have exactly :func:`frame_nbytes` bytes, never
+    reshaped to fit; with bytes, a pair, a preset or plane offsets, the
+    buffer may be longer than the frame, as allocators round sizes up.
 
     Examples
     --------
@@ -850,7 +869,24 @@ def read_yuv(
     ...     p = write_yuv(pathlib.Path(d) / "f.nv12", f, stride=8)
     ...     read_yuv(p, 4, 2, stride=8) == f
     True
+    >>> buf = bytes(f.y.tobytes() + bytes(64) + f.uv.tobytes())  # a 64-byte gap between the planes
+    >>> read_yuv(buf, 4, 2, uv_offset=72) == f
+    True
     """
+    path = path_or_bytes
+    if (
+        not isinstance(path, (str, os.PathLike))
+        or uv_stride is not None
+        or uv_offset is not None
+        or y_offset
+        or v_offset is not None
+        or preset is not None
+    ):
+        w, h, lay, _ = _check_geometry(width, height, layout, None)
+        _check_frame_budget(w, h, w if stride is None else _as_int(stride, "stride"))
+        y, uv = read_yuv_layout(path, w, h, layout=lay, preset=preset, stride=stride, uv_stride=uv_stride,
+                                y_offset=y_offset, uv_offset=uv_offset, v_offset=v_offset)
+        return NV12Frame._from_owned(y, uv)
     w, h, lay, s = _check_geometry(width, height, layout, stride)
     try:
         p = pathlib.Path(os.fspath(path))

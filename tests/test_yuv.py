@@ -612,3 +612,65 @@ def test_1080p_round_trip_is_fast():
         best = min(best, time.perf_counter() - t0)
     # About 3 ms on one slow core; a per-pixel Python loop would take seconds.
     assert best < 0.25
+
+
+# --- buffers laid out by real allocators (issue 15) ---------------------------------------------
+
+
+def _pyav_planes(rgb: np.ndarray, fmt: str):
+    av = pytest.importorskip("av")
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=fmt).planes
+
+
+@pytest.mark.parametrize("fmt, layout", [("nv12", "nv12"), ("yuv420p", "i420")])
+@pytest.mark.parametrize("hw", [(200, 300), (90, 130), (226, 350)])
+def test_read_yuv_ffmpeg_preset_matches_ffmpeg_buffers(fmt: str, layout: str, hw: tuple[int, int]) -> None:
+    """The "ffmpeg" preset reads FFmpeg's own buffer (PyAV's planes at their addresses) bit for bit."""
+    h, w = hw
+    rgb = np.random.default_rng(7).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    planes = _pyav_planes(rgb, fmt)
+    base = planes[0].buffer_ptr
+    buf = np.zeros(max(p.buffer_ptr - base + p.buffer_size for p in planes), np.uint8)
+    for p in planes:
+        buf[p.buffer_ptr - base : p.buffer_ptr - base + p.buffer_size] = np.frombuffer(p, np.uint8)
+    frame = read_yuv(buf, w, h, layout=layout, preset="ffmpeg")
+    y = np.frombuffer(planes[0], np.uint8).reshape(h, planes[0].line_size)[:, :w]
+    assert np.array_equal(frame.y, y)
+    if layout == "nv12":
+        uv = np.frombuffer(planes[1], np.uint8).reshape(h // 2, planes[1].line_size)[:, :w]
+        assert np.array_equal(frame.uv.reshape(h // 2, w), uv)
+    else:
+        for c in (0, 1):
+            plane = np.frombuffer(planes[1 + c], np.uint8).reshape(h // 2, planes[1 + c].line_size)[:, : w // 2]
+            assert np.array_equal(frame.uv[..., c], plane)
+
+
+def test_read_yuv_bytes_offsets_and_pairs() -> None:
+    rng = np.random.default_rng(0)
+    f = NV12Frame(rng.integers(0, 256, (4, 6), dtype=np.uint8), rng.integers(0, 256, (2, 3, 2), dtype=np.uint8))
+    packed = f.to_bytes()
+    assert read_yuv(packed, 6, 4) == f
+    assert read_yuv(bytearray(packed) + bytearray(10), 6, 4, preset="packed") == f  # trailing bytes allowed
+    # Header, padded rows, an own chroma stride and a gap, written by hand from the definition.
+    buf = np.full(300, 9, np.uint8)
+    for r in range(4):
+        buf[16 + r * 8 : 16 + r * 8 + 6] = f.y[r]
+    for r in range(2):
+        buf[100 + r * 10 : 100 + r * 10 + 6] = f.uv[r].reshape(-1)
+    assert read_yuv(buf, 6, 4, stride=8, y_offset=16, uv_stride=10, uv_offset=100) == f
+    assert read_yuv((buf[16:48].tobytes(), buf[100:120]), 6, 4, stride=8, uv_stride=10) == f
+
+
+def test_read_yuv_layout_errors() -> None:
+    with pytest.raises(InputError, match="unknown layout preset 'gstreamer'.*ffmpeg"):
+        read_yuv(bytes(36), 6, 4, preset="gstreamer")
+    with pytest.raises(InputError, match="chroma plane needs bytes 24 to 36.*has 30 bytes"):
+        read_yuv(bytes(30), 6, 4, preset="packed")
+    with pytest.raises(InputError, match="uv_stride=4 is smaller"):
+        read_yuv(bytes(64), 6, 4, uv_stride=4)
+    with pytest.raises(InputError, match="v_offset is for planar"):
+        read_yuv(bytes(64), 6, 4, v_offset=30)
+    with pytest.raises(InputError, match="pair"):
+        read_yuv((bytes(24), bytes(12), bytes(1)), 6, 4)
+    with pytest.raises(InputError, match="odd"):
+        read_yuv(bytes(64), 5, 4, preset="ffmpeg")

@@ -51,7 +51,7 @@ def _diagnose_bytes(src: _Source, conv: Convention) -> Diagnosis:
     stream = src.stream
     findings: list[tuple[Finding, float]] = [(f, 0.9) for f in src.findings]
     notes = list(src.notes)
-    base = _Structure(stride=src.stride, plane_rows=src.plane_rows)
+    base = _Structure(stride=src.stride, plane_rows=src.plane_rows, uv_shift=src.uv_shift, uv_stride=src.uv_stride)
     evidence: dict[str, Any] = {"width": w, "height": h}
 
     # Stride: rows that repeat with another period than the width.
@@ -61,7 +61,7 @@ def _diagnose_bytes(src: _Source, conv: Convention) -> Diagnosis:
         evidence.update(row_corr_width=c_w, row_corr_best=c_s, row_period=periods[0])
         if c_s > 0.3 and c_s > 2 * max(c_w, 0.05):
             s = periods[0]
-            base = _Structure(stride=s, plane_rows=src.plane_rows)
+            base = _Structure(stride=s, plane_rows=src.plane_rows, uv_shift=src.uv_shift, uv_stride=src.uv_stride)
             findings.append(
                 (
                     (
@@ -78,9 +78,9 @@ def _diagnose_bytes(src: _Source, conv: Convention) -> Diagnosis:
         # A period that leaves no whole chroma row inside the buffer is a pattern in the pixels
         # (tiny or repetitive frames), not row padding: keep the stride the size implies.
         findings.pop()  # the stride finding appended just above
-        base = _Structure(stride=src.stride, plane_rows=src.plane_rows)
+        base = _Structure(stride=src.stride, plane_rows=src.plane_rows, uv_shift=src.uv_shift, uv_stride=src.uv_stride)
         y, uv, _, c_ok = _read_planes(stream, base, h, w)
-    if not c_ok.all():
+    if not c_ok.all() and c_ok.all(axis=1).any():  # with no whole chroma row left, keep what there is
         uv = uv[c_ok.all(axis=1)]
         y = y[: 2 * uv.shape[0]]
 

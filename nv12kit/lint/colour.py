@@ -31,10 +31,11 @@ class _Combo:
     range: str
     bgr: bool
     swap: bool
+    c_range: str = ""  # the chroma's range when it differs from the luma's (a converter that mixes them)
 
     def issues(self, conv: Convention) -> list[str]:
         out = []
-        if self.range != conv.range:
+        if self.range != conv.range or (self.c_range and self.c_range != conv.range):
             out.append("range_mismatch")
         if self.matrix != conv.matrix:
             out.append("matrix_mismatch")
@@ -115,13 +116,18 @@ def _colour_fits(
         c_free = free_total / max(free_n, 1)
     tables = _encode_tables(conv)
     fits = []
-    for (m, r), bgr, swap in product(tables, (False, True), (False, True)):
-        if swap and not use_chroma:
+    # The chroma's range is tested apart from the luma's: some converters scale one and not the other.
+    for (m, r), c_range, bgr, swap in product(tables, ("full", "limited"), (False, True), (False, True)):
+        if (swap or c_range != r) and not use_chroma:
             continue
         matrix, offset = tables[(m, r)]
         perm = [2, 1, 0] if bgr else [0, 1, 2]
         k = matrix[:, perm]
         ms_y = my.sse(k[0], offset[0], 0) / max(my.n, 1)
+        if c_range != r:
+            c_matrix, c_offset = tables[(m, c_range)]
+            k = np.vstack([k[:1], c_matrix[1:, perm]])
+            offset = np.concatenate([offset[:1], c_offset[1:]])
         per_method = {}
         if planes:
             # Plane c of the data is predicted by row 1 + c of the matrix, or by the other row if swapped.
@@ -130,7 +136,8 @@ def _colour_fits(
                 sse = sum(planes[c][meth].sse(k[rows_for[c]], offset[rows_for[c]], 0) for c in range(2))
                 per_method[meth] = sse / max(planes[0][meth].n + planes[1][meth].n, 1)
         best = min(per_method, key=per_method.__getitem__) if per_method else ""
-        fits.append(_ColourFit(_Combo(m, r, bgr, swap), ms_y, per_method.get(best, 0.0), best, per_method))
+        combo = _Combo(m, r, bgr, swap, "" if c_range == r else c_range)
+        fits.append(_ColourFit(combo, ms_y, per_method.get(best, 0.0), best, per_method))
     free = {
         "y_free_rms": math.sqrt(my.free_sse(0) / max(my.n, 1)),
         "uv_free_rms": math.sqrt(c_free),
@@ -142,7 +149,19 @@ def _colour_fits(
 
 def _colour_findings(combo: _Combo, conv: Convention) -> list[Finding]:
     out = []
-    if combo.range != conv.range:
+    if combo.c_range and (combo.range != conv.range or combo.c_range != conv.range):
+        y_words = {"full": "full range (Y 0-255)", "limited": "limited range (Y 16-235)"}[combo.range]
+        c_words = {"full": "full range (0-255)", "limited": "limited range (16-240)"}[combo.c_range]
+        out.append(
+            (
+                "range_mismatch",
+                f"the luma is {y_words} but the chroma is {c_words}, and {conv.name!r} expects {conv.range} range "
+                "for both: the converter scales luma and chroma differently, so colours are over- or "
+                "under-saturated",
+                f"encode luma and chroma with one range (nv12kit.rgb_to_nv12(img, convention={conv.name!r}))",
+            )
+        )
+    elif combo.range != conv.range:
         if combo.range == "limited":
             out.append(
                 (

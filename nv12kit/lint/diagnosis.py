@@ -22,7 +22,12 @@ in the YUV domain, where the bugs have distinct shapes:
    strides from the period at which the bytes repeat and from usual
    alignments, plane offsets from where the reference's rows match the
    bytes (normalised cross-correlation).  A few rows that a shifted plane
-   loses to neighbouring bytes are left out of the fit.
+   loses to neighbouring bytes are left out of the fit.  When the chroma
+   is still unexplained, the layouts real allocators use are tried: the
+   chroma plane at ``stride * align(H, a) + gap`` (FFmpeg, V4L2, Android,
+   Qualcomm), or where the reference's chroma matches the bytes, with a
+   row stride of its own measured where the chroma rows repeat.  An int8
+   offset is tried on luma and chroma separately.
 2. **Colour.**  On the bytes as read, every combination of matrix (BT.601,
    BT.709, BT.2020), range (full, limited), R/B order and U/V order is
    scored by its mean squared residual, after allowing for the encoder's
@@ -39,9 +44,11 @@ in the YUV domain, where the bugs have distinct shapes:
    about 30 levels on pure green), and the one that explains the bytes
    wins.  On an image without saturated colour both explain the bytes
    equally well, nothing is named, and a note says the image cannot tell.
-   What the best hypothesis still leaves unexplained (more than 3 levels
-   rms in Y, or more chroma error than the down-sampling methods disagree
-   by) is reported as ``unknown``.
+   What the best hypothesis still leaves unexplained (more than 1.5 levels
+   rms in Y or 2 in chroma: what rounding and chroma down-sampling leave on
+   honest frames, calibrated in :mod:`.by_reference`) is reported as
+   ``unknown``, next to the bugs it does name: a frame is never ``ok`` with
+   a residual.
 
 Without a reference, the bytes are checked for what they show on their own:
 Y outside 16-235 (full range), the period of the rows (stride), and which

@@ -62,6 +62,8 @@ def _channel_fits(ref: np.ndarray, test: np.ndarray) -> dict[str, float]:
 
 def _flat_chroma(uv: np.ndarray) -> str:
     u, v = uv[..., 0], uv[..., 1]
+    if u.size == 0:
+        return ""  # no chroma row inside the data: nothing to say about it
     if u.std() < 0.75 and v.std() < 0.75:
         mean_u, mean_v = float(u.mean()), float(v.mean())
         if abs(mean_u - 128) < 2 and abs(mean_v - 128) < 2:

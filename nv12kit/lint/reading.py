@@ -28,9 +28,16 @@ class _Structure:
     y_xor: bool = False
     uv_xor: bool = False
     geom: str = ""
+    uv_stride: int = 0  # bytes per chroma row; 0: the luma stride (half of it for planar chroma)
 
     def uv_start(self) -> int:
         return self.y_offset + self.stride * self.plane_rows + self.uv_shift
+
+    def chroma_stride(self) -> int:
+        """Bytes from one chroma row to the next (of one plane, when planar)."""
+        if self.uv_stride:
+            return self.uv_stride
+        return self.stride // 2 if self.planar else self.stride
 
 
 def _gather(stream: np.ndarray, starts: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,8 +94,8 @@ def _read_uv(
             ok_u, ok_v = geo(ok_u[:, None])[:, 0], geo(ok_v[:, None])[:, 0]
         return u[rows], v[rows], ok_u[rows], ok_v[rows]
     y_end = st.y_offset + st.stride * h  # chroma read from inside this reading's Y plane is not chroma
+    cs = st.chroma_stride()
     if st.planar:
-        cs = st.stride // 2
         u_starts = start + rows * cs
         v_starts = start + (st.plane_rows // 2) * cs + rows * cs
         u, ok_u = _gather(stream, u_starts, w // 2)
@@ -96,7 +103,7 @@ def _read_uv(
         ok_u &= (u_starts >= y_end) | (u_starts + w // 2 <= st.y_offset)
         ok_v &= (v_starts >= y_end) | (v_starts + w // 2 <= st.y_offset)
     else:
-        starts = start + rows * st.stride
+        starts = start + rows * cs
         both, ok_u = _gather(stream, starts, w)
         ok_u &= (starts >= y_end) | (starts + w <= st.y_offset)
         ok_v = ok_u
@@ -139,16 +146,18 @@ def _structure_findings(st: _Structure, base: _Structure, w: int, h: int) -> lis
                 "nv12kit.rgb_to_nv12(img).to_bytes())",
             )
         )
-    if st.stride != base.stride:
-        out.append(
-            (
-                "stride",
+    call = _read_call(st, w, h)
+    chroma_stride_differs = st.chroma_stride() != base.chroma_stride() and st.uv_stride != 0
+    if st.stride != base.stride or chroma_stride_differs:
+        parts = []
+        if st.stride != base.stride:
+            parts.append(
                 f"the rows are {st.stride} bytes apart, not {base.stride}: the frame was written with row padding "
-                f"(stride {st.stride} for width {w}) and read without it",
-                f"read it with stride={st.stride} (NV12Frame.from_bytes(buf, {w}, {h}, stride={st.stride})), or "
-                "write unpadded rows",
+                f"(stride {st.stride} for width {w}) and read without it"
             )
-        )
+        if chroma_stride_differs:
+            parts.append(f"the chroma rows are {st.chroma_stride()} bytes apart, not {base.chroma_stride()}")
+        out.append(("stride", " and ".join(parts), f"read it with {call}, or write unpadded rows"))
     chroma_bytes = st.stride * st.plane_rows // 2
     if st.uv_start() == base.y_offset and st.y_offset == base.y_offset + chroma_bytes:
         out.append(
@@ -168,14 +177,19 @@ def _structure_findings(st: _Structure, base: _Structure, w: int, h: int) -> lis
                 f"chroma starts {(st.plane_rows - base.plane_rows) * st.stride} bytes later than a "
                 f"{base.plane_rows}-row reader expects"
             )
-        if st.uv_shift != base.uv_shift:
-            parts.append(_offset_words("the chroma plane", st.uv_shift - base.uv_shift, st.stride))
+        shift = st.uv_start() - st.y_offset - st.stride * st.plane_rows
+        base_shift = base.uv_start() - base.y_offset - base.stride * base.plane_rows
+        if shift != base_shift:
+            gap = "a gap" if shift > base_shift else "an overlap"
+            parts.append(
+                _offset_words("the chroma plane", shift - base_shift, st.stride)
+                + f" ({gap} of {abs(shift - base_shift)} bytes between the planes)"
+            )
         out.append(
             (
                 "misaligned",
                 " and ".join(parts),
-                "start each plane where it is: Y at byte 0, chroma at byte stride * height (check headers, "
-                "padded plane heights and hand-computed offsets)",
+                f"start each plane where it is: {call} (check headers, padded plane heights and allocator gaps)",
             )
         )
     if st.geom:
@@ -196,3 +210,55 @@ def _offset_words(plane: str, delta: int, stride: int) -> str:
     else:
         amount = f"{abs(delta)} bytes"
     return f"{plane} starts {amount} {'later' if delta > 0 else 'earlier'} than it should"
+
+
+def _plane_height_alignment(st: _Structure, h: int) -> int:
+    """The smallest usual row alignment (1, 2, 16, 32, 64) that pads ``h`` rows to the plane height."""
+    for a in (1, 2, 16, 32, 64):
+        if -(-h // a) * a == st.plane_rows:
+            return a
+    return 0  # not a usual alignment
+
+
+def _geometry(st: _Structure, h: int) -> dict[str, int]:
+    """Where the planes are under ``st``, as evidence."""
+    return {
+        "y_offset": st.y_offset,
+        "y_stride": st.stride,
+        "uv_stride": st.chroma_stride(),
+        "uv_offset": st.uv_start(),
+        "plane_rows": st.plane_rows,
+        "plane_height_alignment": _plane_height_alignment(st, h),
+        "uv_gap": st.uv_start() - st.y_offset - st.stride * st.plane_rows,
+    }
+
+
+def _read_call(st: _Structure, w: int, h: int) -> str:
+    """A ready-to-use ``nv12kit.read_yuv(...)`` call that reads the bytes as ``st`` lays them out.
+
+    When an allocator preset lays the planes out the same way, the call names it.
+    """
+    from ..yuv_layouts import LAYOUT_PRESETS, plane_layout
+
+    layout = "i420" if st.planar else "nv12"
+    v_offset = st.uv_start() + st.chroma_stride() * (st.plane_rows // 2) if st.planar else None
+    if st.y_offset == 0 and not st.geom:
+        for name in LAYOUT_PRESETS:
+            lay = plane_layout(w, h, layout=layout, preset=name)
+            if (lay.y_stride, lay.uv_stride, lay.uv_offset, lay.v_offset) == (
+                st.stride, st.chroma_stride(), st.uv_start(), v_offset
+            ) and name != "packed":
+                return f"nv12kit.read_yuv(buf, {w}, {h}{', layout=' + repr(layout) if st.planar else ''}, " \
+                    f"preset={name!r})"
+    args = [f"buf, {w}, {h}"]
+    if st.planar:
+        args.append(f"layout={layout!r}")
+    args.append(f"stride={st.stride}")
+    if st.uv_stride or st.planar:
+        args.append(f"uv_stride={st.chroma_stride()}")
+    if st.y_offset:
+        args.append(f"y_offset={st.y_offset}")
+    args.append(f"uv_offset={st.uv_start()}")
+    if v_offset is not None:
+        args.append(f"v_offset={v_offset}")
+    return "nv12kit.read_yuv(" + ", ".join(args) + ")"

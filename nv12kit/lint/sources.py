@@ -40,6 +40,8 @@ class _Source:
     what: str = ""
     alternatives: list[_Source] = field(default_factory=list)
     unreadable: Finding | None = None  # the bytes are some other format altogether
+    uv_shift: int = 0  # bytes between the padded luma plane and the chroma plane (planes in separate buffers)
+    uv_stride: int = 0  # bytes per chroma row when it is not the luma stride (0: the luma stride)
 
 
 def _u8(x: Any, name: str) -> np.ndarray:
@@ -152,6 +154,10 @@ def _raw_source(
         return _planes_source(frame.y, frame.uv, what)
     size = buf.size
     if stride is not None or size == w * h * 3 // 2 or w <= 0 or h <= 0 or w % 2 or h % 2:
+        if stride is not None and ref_hw is not None and w > 0 and h > 0 and not (w % 2 or h % 2):
+            s = int(stride) if isinstance(stride, (int, np.integer)) and not isinstance(stride, bool) else w
+            if s >= w and size > s * h * 3 // 2:
+                return _decoder_buffer(buf, h, w, s, notes, what)
         NV12Frame.from_bytes(buf, w, h, stride=stride)  # validates geometry and size, with the arithmetic
         s = w if stride is None else int(stride)
         return _Source(np.ascontiguousarray(buf), h, w, s, h, notes=notes, what=what)
@@ -217,10 +223,81 @@ def _raw_source(
                 "one was diagnosed"
             )
             return _Source(np.ascontiguousarray(buf[:frame_bytes]), h, w, w, h, notes=notes, what=what)
+        if size > frame_bytes and ref_hw is not None:
+            return _decoder_buffer(buf, h, w, w, notes, what)
         raise InputError(frame_size_message(size, w, h, layout, w, None, None))
     first = readings[0]
     first.alternatives = readings[1:]
     return first
+
+
+def _is_flat_bytes(x: Any) -> bool:
+    return isinstance(x, (bytes, bytearray, memoryview)) or (isinstance(x, np.ndarray) and x.ndim == 1)
+
+
+def _pair_source(
+    y_buf: Any, uv_buf: Any, width: Any, height: Any, stride: Any, ref_hw: tuple[int, int] | None
+) -> _Source:
+    """Planes in separate buffers (V4L2 NV12M, Android Image planes): one stream, chroma where its buffer starts."""
+    y_arr = _u8(np.frombuffer(bytes(y_buf), np.uint8) if not isinstance(y_buf, np.ndarray) else y_buf, "y_bytes")
+    uv_arr = _u8(np.frombuffer(bytes(uv_buf), np.uint8) if not isinstance(uv_buf, np.ndarray) else uv_buf, "uv_bytes")
+    if width is None or height is None:
+        if ref_hw is None:
+            raise InputError("planes in separate buffers need width= and height= (and stride= if rows are padded)")
+        height, width = ref_hw if height is None and width is None else (height or ref_hw[0], width or ref_hw[1])
+    w, h = _as_size(width, "width"), _as_size(height, "height")
+    if w % 2 or h % 2:
+        raise InputError(_odd_message(h, w))
+    if stride is not None:
+        s = _as_size(stride, "stride")
+    elif y_arr.size % h == 0 and y_arr.size // h >= w:
+        s = y_arr.size // h
+    else:
+        s = max(w, -(-(y_arr.size - w) // max(h - 1, 1)))  # Android: the last row lacks its padding
+    if s < w or s * (h - 1) + w > y_arr.size:
+        raise InputError(
+            f"y_bytes has {y_arr.size} bytes, too few for {h} rows of {w} bytes with stride {s} "
+            f"({s * (h - 1) + w} needed); check width, height and stride"
+        )
+    rows = h // 2
+    # V4L2 NV12M: the chroma rows are padded like the luma rows; otherwise what the buffer's size says.
+    # Android's chroma buffer may lack the last byte of its last row (its V sample is then lost).
+    if s * (rows - 1) + w - 1 <= uv_arr.size <= s * rows:
+        cs = s
+    else:
+        cs = uv_arr.size // rows if uv_arr.size % rows == 0 else -(-(uv_arr.size - w + 1) // max(rows - 1, 1))
+    if cs < w or cs * (rows - 1) + w - 1 > uv_arr.size:
+        raise InputError(
+            f"uv_bytes has {uv_arr.size} bytes, too few for {rows} interleaved chroma rows of {w} bytes "
+            f"({w * rows} at least); check width, height and that it is the chroma plane"
+        )
+    stream = np.concatenate([y_arr[: s * h], np.zeros(max(0, s * h - y_arr.size), np.uint8), uv_arr,
+                             np.full(max(0, cs * (rows - 1) + w - uv_arr.size), 128, np.uint8)])
+    src = _Source(stream, h, w, s, h, what="(y_bytes, uv_bytes) buffers", uv_stride=0 if cs == s else cs)
+    src.notes.append(
+        f"the planes came in separate buffers: Y with stride {s}, chroma with stride {cs}, read as one stream "
+        f"with the chroma at byte {s * h}"
+    )
+    return src
+
+
+def _as_size(value: Any, what: str) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{what} must be an integer, got {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what} must be an integer, got {value!r}") from exc
+
+
+def _decoder_buffer(buf: np.ndarray, h: int, w: int, stride: int, notes: list[str], what: str) -> _Source:
+    """A buffer larger than one frame, as decoders allocate them: the content says where the planes are."""
+    extra = buf.size - stride * h * 3 // 2
+    notes = notes + [
+        f"the buffer has {extra} bytes more than one {w}x{h} frame with stride {stride}: read as a decoder's "
+        "buffer (padded plane heights, gaps between planes), whose planes were searched for"
+    ]
+    return _Source(np.ascontiguousarray(buf), h, w, stride, h, notes=notes, what=what)
 
 
 def _as_source(
@@ -241,6 +318,8 @@ def _as_source(
             )
         return _planes_source(nv12[ys[0]], nv12[uvs[0]], f"feed {ys[0]}/{uvs[0]}")
     if isinstance(nv12, (tuple, list)):
+        if len(nv12) == 2 and all(_is_flat_bytes(p) for p in nv12):
+            return _pair_source(nv12[0], nv12[1], width, height, stride, ref_hw)
         if len(nv12) == 2:
             return _planes_source(nv12[0], nv12[1], "(y, uv) planes")
         if len(nv12) == 3:

@@ -22,6 +22,11 @@ from .reading import _GEOMS, _read_uv, _read_y, _Structure, _structure_findings
 from .sources import _ALIGNMENTS, _Source
 
 _CLEAN_ENERGY = 2.0  # levels squared: a reading this good leaves nothing for a structural bug to explain
+# Levels squared of chroma left after the usual plane starts: past this, real allocators' layouts are tried.
+_UNEXPLAINED_CHROMA = 4.0
+_PLANE_ROW_ALIGNMENTS = (2, 16, 32, 64)  # rows real allocators pad plane heights to
+_PLANE_GAPS = (0, 64, 4096)  # bytes real allocators leave between planes (FFmpeg: 64), before page alignment
+_PAGE = 4096
 
 
 # Samples scored per candidate reading: enough to rank readings, few enough to try many.
@@ -48,6 +53,8 @@ class _Search:
         self.c_grams = [_row_grams(d) for d in self.c_designs]
         self._y: dict[_Structure, float] = {}
         self._c: dict[_Structure, float] = {}
+        self._c_quick: dict[_Structure, float] = {}
+        self._segments: dict[tuple[int, int, bool], tuple[np.ndarray, int, np.ndarray, np.ndarray]] = {}
         self._luma: np.ndarray | None = None
 
     def y_energy(self, st: _Structure) -> float:
@@ -68,6 +75,67 @@ class _Search:
                     best = min(best, ms)
             self._c[st] = best
         return self._c[st]
+
+    def c_energy_quick(self, st: _Structure) -> float:
+        """Chroma residual on a few rows with one down-sampling method: enough to rank plane starts."""
+        if st not in self._c_quick:
+            rows = self.crows[:: max(1, self.crows.size // 16)]
+            u, v, ok_u, ok_v = _read_uv(self.stream, st, self.ref.h, self.ref.w, rows)
+            design = self.c_designs[_CHROMA_METHODS.index("box")][np.searchsorted(self.crows, rows)]
+            ms, coverage = _free_ms(design, [u, v], [ok_u, ok_v])
+            self._c_quick[st] = ms if coverage >= 0.3 else math.inf
+        return self._c_quick[st]
+
+    def chroma_offsets(self, uv_stride: int, lo: int, hi: int, xor: bool, count: int = 2, rows: int = 4) -> list[int]:
+        """Where interleaved chroma rows of the reference best match the stream in [lo, hi) (masked NCC).
+
+        The reference's colour differences (B - Y, R - Y) stand in for U and V: every matrix makes
+        U and V nearly proportional to them, and the correlation ignores scale and sign.
+        """
+        w = self.ref.w - self.ref.w % 2
+        box = self.ref.chroma("box")
+        luma = box @ np.array([0.299, 0.587, 0.114])
+        proxy = np.empty((box.shape[0], w), np.float64)
+        proxy[:, 0::2] = 0.564 * (box[..., 2] - luma)
+        proxy[:, 1::2] = 0.713 * (box[..., 0] - luma)
+        rows = min(rows, proxy.shape[0])
+        # The window of rows with the most horizontal detail among the first ones: it matches in one place.
+        detail = np.abs(np.diff(proxy[: min(proxy.shape[0], 8 + rows)], axis=1)).mean(axis=1)
+        window = np.convolve(detail, np.ones(rows), mode="valid")
+        first = int(np.argmax(window)) if window.size else 0
+        diffs = np.diff(proxy[first : first + rows], axis=1)
+        length = (rows - 1) * uv_stride + w - 1
+        template = np.zeros(length)
+        mask = np.zeros(length)
+        for r in range(diffs.shape[0]):
+            template[r * uv_stride : r * uv_stride + w - 1] = diffs[r]
+            mask[r * uv_stride : r * uv_stride + w - 1] = 1.0
+        if not mask.any():
+            return []
+        template[mask > 0] -= template[mask > 0].mean()
+        if not np.any(template):
+            return []
+        # One segment for every stride (the first row is among the first 8, rows are < 2 * w apart), so
+        # its transforms are computed once.
+        lo = max(lo, 0)
+        key = (lo, hi, xor)
+        if key not in self._segments:
+            data = self.flipped if xor else self.stream
+            seg = np.diff(data[lo : hi + 23 * w + 2].astype(np.float64))
+            n = 1 << int(math.ceil(math.log2(max(seg.size + 7 * w, 2))))
+            self._segments[key] = (seg, n, np.fft.rfft(seg, n), np.fft.rfft(seg * seg, n))
+        seg, n, fs, fs2 = self._segments[key]
+        if seg.size < length + 1 or length > 7 * w:
+            return []
+        ncc = _masked_ncc(seg, template, mask, spectra=(n, fs, fs2))
+        best: list[int] = []
+        for i in np.argsort(ncc)[::-1][:16]:
+            pos = int(i) + lo - first * uv_stride
+            if all(abs(pos - b) > 2 for b in best):
+                best.append(pos)
+            if len(best) >= count:
+                break
+        return best
 
     def offsets(self, stride: int, xor: bool, geom: str = "", count: int = 2) -> list[int]:
         """Where the first rows of the reference best match the stream at this stride (masked NCC)."""
@@ -109,19 +177,7 @@ class _Search:
         seg = np.diff(data[seg_start : seg_start + (hi - lo) + length + 1].astype(np.float64))
         if seg.size < length + 1:
             return []
-        n = 1 << int(math.ceil(math.log2(seg.size + length)))
-        fs = np.fft.rfft(seg, n)
-        fs2 = np.fft.rfft(seg * seg, n)
-        ft = np.conj(np.fft.rfft(template, n))
-        fm = np.conj(np.fft.rfft(mask, n))
-        count_valid = seg.size - length + 1
-        num = np.fft.irfft(fs * ft, n)[:count_valid]
-        s1 = np.fft.irfft(fs * fm, n)[:count_valid]
-        s2 = np.fft.irfft(fs2 * fm, n)[:count_valid]
-        m = mask.sum()
-        var = np.maximum(s2 - s1 * s1 / m, 1e-9)
-        # |NCC|: a swapped R/B or a wrong matrix can turn the correlation of luma rows negative.
-        ncc = np.abs(num / np.sqrt(var * (template**2).sum()))
+        ncc = _masked_ncc(seg, template, mask)
         best: list[int] = []
         top_idx = np.argpartition(ncc, -min(8, ncc.size))[-min(8, ncc.size):]
         for i in top_idx[np.argsort(ncc[top_idx])[::-1]]:
@@ -131,6 +187,35 @@ class _Search:
             if len(best) >= count:
                 break
         return best
+
+
+def _masked_ncc(
+    seg: np.ndarray,
+    template: np.ndarray,
+    mask: np.ndarray,
+    spectra: tuple[int, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """|Normalised cross-correlation| of ``template`` (where ``mask``) at every position of ``seg``.
+
+    ``spectra`` (size, transforms of ``seg`` and ``seg ** 2``) saves recomputing them for another template.
+    """
+    length = template.size
+    if spectra is None:
+        n = 1 << int(math.ceil(math.log2(seg.size + length)))
+        fs = np.fft.rfft(seg, n)
+        fs2 = np.fft.rfft(seg * seg, n)
+    else:
+        n, fs, fs2 = spectra
+    ft = np.conj(np.fft.rfft(template, n))
+    fm = np.conj(np.fft.rfft(mask, n))
+    count_valid = seg.size - length + 1
+    num = np.fft.irfft(fs * ft, n)[:count_valid]
+    s1 = np.fft.irfft(fs * fm, n)[:count_valid]
+    s2 = np.fft.irfft(fs2 * fm, n)[:count_valid]
+    m = mask.sum()
+    var = np.maximum(s2 - s1 * s1 / m, 1e-9)
+    # |NCC|: a swapped R/B or a wrong matrix can turn the correlation negative.
+    return np.abs(num / np.sqrt(var * (template**2).sum()))
 
 
 def _row_period_candidates(stream: np.ndarray, start: int, w: int, limit: int, count: int = 3) -> list[int]:
@@ -229,13 +314,78 @@ def _search_structure(search: _Search, base: _Structure, *, fine: bool) -> _Stru
                 try_c(variant(chosen, planar=planar, uv_xor=uv_xor, uv_shift=base.y_offset - chosen.y_offset
                               - chosen.stride * chosen.plane_rows))
             chosen = min(c_cost, key=c_cost.__getitem__)
-        cs = chosen.stride // 2 if chosen.planar else chosen.stride
+        if search.c_energy(chosen) > _UNEXPLAINED_CHROMA:
+            for st in _allocator_candidates(search, chosen, h, w):
+                try_c(st)
+            chosen = min(c_cost, key=c_cost.__getitem__)
+        cs = chosen.chroma_stride()
         for sh in (1, -1, 2, -2, cs, -cs, 2 * cs, -2 * cs, 4 * cs, -4 * cs, 8 * cs, -8 * cs):
             try_c(variant(chosen, uv_shift=chosen.uv_shift + sh))
         chosen = min(c_cost, key=c_cost.__getitem__)
     if math.isinf(c_cost[chosen]):
         return best  # the chroma lies beyond the data under this reading: decide on Y alone
     return chosen
+
+
+def _allocator_candidates(search: _Search, chosen: _Structure, h: int, w: int) -> list[_Structure]:
+    """Chroma readings real allocators produce, the likeliest first: planes padded in height, gaps, own strides.
+
+    Plane starts come from allocator arithmetic (``stride * align(H, a) + gap``, page-aligned starts) and
+    from where the reference's chroma best matches the bytes; chroma strides from the period at which
+    the bytes after the luma repeat, the luma stride and usual alignments.  Each start and stride is
+    ranked on a few rows; only the best few are scored in full, with planar chroma and an int8 offset.
+    """
+    y_end = chosen.y_offset + chosen.stride * h
+    row_bytes = w // 2 if chosen.planar else w
+    own = chosen.chroma_stride()
+    lo, hi = y_end - 2 * chosen.stride, y_end + 64 * chosen.stride + 2 * _PAGE
+    starts = [y_end + 2 * chosen.stride]
+    if not chosen.planar:
+        # Where one row of chroma matches (whatever the stride): the period of the rows is measured there.
+        starts = search.chroma_offsets(row_bytes, lo, hi, chosen.uv_xor, count=1, rows=1) or starts
+    measured: set[int] = set()
+    for pos in starts:
+        for period in _row_period_candidates(search.stream, pos, row_bytes, 2 * row_bytes, count=1):
+            # U and V alternate, so the rows also repeat, nearly as well, 2 bytes off the stride.
+            measured.update(p for p in (period - 2, period, period + 2) if p >= row_bytes)
+    aligned = {s for s in (-(-row_bytes // a) * a for a in (16, 32, 64, 128, 256)) if s < 2 * row_bytes}
+    # Each chroma start once, in allocator terms when allocator arithmetic gives it (plane rows, gap).
+    starts_at: dict[int, tuple[int, int]] = {}
+    for a in _PLANE_ROW_ALIGNMENTS:
+        rows = -(-h // a) * a
+        plain = chosen.stride * rows
+        for gap in (*_PLANE_GAPS, -(-plain // _PAGE) * _PAGE - plain):
+            starts_at.setdefault(chosen.y_offset + plain + gap, (rows, gap))
+    pairs: set[tuple[int, int, int]] = {(*rg, own) for rg in starts_at.values()}  # (plane rows, gap, stride)
+    # Where the reference's chroma matches the bytes, at each measured stride (and the luma's).
+    for cs in sorted(measured | {own}):
+        for pos in search.chroma_offsets(cs, lo, hi, chosen.uv_xor):
+            rows, gap = starts_at.setdefault(pos, (h, pos - chosen.y_offset - chosen.stride * h))
+            pairs.add((rows, gap, cs))
+
+    def reading(rows: int, gap: int, cs: int) -> _Structure:
+        uv_stride = 0 if cs == own and not chosen.uv_stride else cs
+        return _Structure(**{**chosen.__dict__, "plane_rows": rows, "uv_shift": gap, "uv_stride": uv_stride})
+
+    def quick(rows: int, gap: int, cs: int) -> float:
+        start = chosen.y_offset + chosen.stride * rows + gap
+        if start < 0 or start + row_bytes > search.stream.size:
+            return math.inf
+        return search.c_energy_quick(reading(rows, gap, cs))
+
+    ranked = sorted(pairs, key=lambda p: quick(*p))
+    # The best starts at every other stride: a start found at one stride may hold rows of another.
+    for rows, gap, _ in ranked[:2]:
+        pairs.update((rows, gap, cs) for cs in measured | aligned)
+    ranked = sorted(pairs, key=lambda p: quick(*p))
+    out = [reading(*ranked[1])] if len(ranked) > 1 else []
+    for rows, gap, cs in ranked[:1]:
+        st = reading(rows, gap, cs)
+        for planar, uv_xor in product((False, True), (False, True)):
+            # A chroma stride measured on interleaved rows does not hold for planar ones, nor the reverse.
+            uv_stride = st.uv_stride if planar == chosen.planar else 0
+            out.append(_Structure(**{**st.__dict__, "planar": planar, "uv_xor": uv_xor, "uv_stride": uv_stride}))
+    return out
 
 
 def _row_corr(stream: np.ndarray, lag: int, length: int) -> float:
@@ -259,7 +409,7 @@ def _pick_reading(src: _Source, rgb: np.ndarray | None) -> _Source:
         ref = _Reference(rgb)
 
         def energy(r: _Source) -> float:
-            base = _Structure(stride=r.stride, plane_rows=r.plane_rows)
+            base = _Structure(stride=r.stride, plane_rows=r.plane_rows, uv_shift=r.uv_shift, uv_stride=r.uv_stride)
             search = _Search(r.stream, ref, base)
             return min(
                 search.y_energy(_Structure(**{**base.__dict__, "y_xor": xor, "geom": geom}))
