@@ -63,6 +63,7 @@ _LAZY: dict[str, str] = {
     "evaluate": "evaluation",
     "EvaluationResult": "evaluation",
     "read_outputs": "dumps",
+    "LAYOUT_PRESETS": "yuv_layouts",
 }
 
 
@@ -92,6 +93,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         resizer_inputs,
     )
     from .runtime import Runner
+    from .yuv_layouts import LAYOUT_PRESETS
 
 
 # Submodules reachable as attributes after a plain `import nv12kit` (nv12kit.data.model_path(...), ...).
@@ -132,6 +134,7 @@ __all__ = [
     "ImageInputSpec",
     "InputError",
     "LAYOUTS",
+    "LAYOUT_PRESETS",
     "LayerDivergence",
     "ModelError",
     "ModelVariants",
