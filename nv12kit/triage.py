@@ -766,11 +766,17 @@ def triage(
             ))
         timing["layers"] = time.perf_counter() - t0
     notes = []
+    runtime_warnings = []
     if nv12_runtime == "openvino":
         from .conventions import get_convention
 
         notes.append(f"the NV12 variant ran through {nv12_node}; the node settings' mode and chip_range do not apply")
         if user_nv12 is None and get_convention(convention).range != "limited":
+            # the user asked for this pairing, but it is rarely what they mean: say it where they look
+            runtime_warnings.append(f"warning: OpenVINO's NV12 node decodes BT.601 limited range, but the frames "
+                                    f"were encoded with {_label(convention)!r} ({get_convention(convention).range} "
+                                    "range); for frames made for OpenVINO pass --convention openvino "
+                                    "(convention='openvino')")
             notes.append(f"OpenVINO's NV12 node decodes BT.601 limited range, but the frames were encoded with "
                          f"{_label(convention)!r} ({get_convention(convention).range} range), as an OpenVINO "
                          "deployment fed those frames would read them; for frames made for OpenVINO use "
@@ -807,6 +813,7 @@ def triage(
     if roi_plan is not None:
         parameters.update(roi_plan.parameters())
     warnings = _warnings(results, dynamic=spec.static_size is None and size is None, size_hint=size_hint)
+    warnings += runtime_warnings
     report = TriageReport(verdict, results, worst, limits, parameters, node_findings, notes, _versions(), timing,
                           preview, layer_results, warnings, sensitivity)
     if before is not None:

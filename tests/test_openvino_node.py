@@ -95,6 +95,10 @@ def test_triage_with_the_openvino_node_says_so(tmp_path):
     horizon = triage(ROBUST, PHOTOS[:1], nv12_runtime="openvino", progress=False, trials=4, layers=False,
                      convention_sensitivity=False)
     assert any("decodes BT.601 limited range" in n for n in horizon.notes)
+    # ...and where the user looks: right after the verdict, and not when the frames are made for OpenVINO
+    assert any(w.startswith("warning: OpenVINO's NV12 node decodes BT.601 limited") for w in horizon.warnings)
+    assert any("--convention openvino" in line for line in horizon.summary_lines()[:4])
+    assert not any("OpenVINO's NV12 node decodes" in w for w in report.warnings)
 
 
 def test_default_runtime_is_the_emulated_node():
