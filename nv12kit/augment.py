@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _kernels
+from . import _decoders, _kernels
 from .conventions import Convention, get_convention
 from .convert import _check_order
 from .errors import InputError
@@ -78,9 +78,13 @@ def _round_trip(rgb: np.ndarray, conv: Convention, perm: tuple[int, int, int]) -
     height, width = rgb.shape[:2]
     odd = height % 2 or width % 2
     frame = pad_to_even(rgb, mode="edge") if odd else rgb
-    # The checked kernels of convert, called directly: the input is checked once, above.
+    # The kernels of convert, called directly: the input is checked once, above.  Decoding
+    # dispatches as nv12_to_rgb does (a node's own decoder when the convention names one).
     y, uv = _kernels.encode(frame, conv, perm)
-    out = _kernels.decode(y, uv, conv, perm)
+    if conv.decoder is not None:
+        out = _decoders.decode(y, uv, conv, perm)
+    else:
+        out = _kernels.decode(y, uv, conv, perm)
     return np.ascontiguousarray(out[:height, :width]) if odd else out
 
 
@@ -147,9 +151,10 @@ class NV12RoundTrip:
     stream, so use ``persistent_workers=True``, ``seed=None``, or a new seed
     per epoch when that matters.
 
-    **Speed.** Frames up to 2**18 pixels (512 x 512) are one band of the
-    kernels and run on the calling thread, never on the pool; in DataLoader
-    workers ``nv12kit.set_num_threads(1)`` keeps larger frames there too.
+    **Speed.** Frames up to 2**18 pixels (512 x 512) take the small-frame
+    kernels (:mod:`nv12kit._kernels.small`: the same bytes in fewer passes)
+    on the calling thread, never on the pool; in DataLoader workers
+    ``nv12kit.set_num_threads(1)`` keeps larger frames there too.
     ``benchmarks/bench_augment.py`` compares the cost with a Pillow JPEG
     decode of the same size.
     """

@@ -134,7 +134,13 @@ def decode_reference(matrix: str, rng: str) -> np.ndarray:
 def test_decode_is_exact_for_every_yuv_combination(name):
     conv = CONVENTIONS[name]
     want = decode_reference(conv.matrix, conv.range)
-    got = by_y_and_pair(nv12_to_rgb(all_yuv_frame(), convention=name))
+    frame = all_yuv_frame()
+    if conv.decoder is not None:
+        # nv12_to_rgb runs the node's own (inexact) decoder for these (tests/test_decoders.py checks it
+        # against the node); the exact kernels must still be exact for the convention.
+        got = by_y_and_pair(nv12kit._kernels.decode(frame.y, frame.uv, conv, (0, 1, 2)))
+    else:
+        got = by_y_and_pair(nv12_to_rgb(frame, convention=name))
     bad = np.argwhere(got != want)
     assert not bad.size, f"{name}: {len(bad)} of 3*2**24 values differ; first (Y, U+256V, channel) {bad[:3].tolist()}"
 
@@ -238,3 +244,62 @@ def test_box_chroma_is_exact_on_random_blocks_and_bgr(name):
     y, u, v = encode_reference(name, rgb)
     frame = rgb_to_nv12(np.ascontiguousarray(rgb[..., ::-1]), convention=name, order="bgr")
     assert np.array_equal(frame.y, y) and np.array_equal(frame.u, u) and np.array_equal(frame.v, v)
+
+
+# ----------------------------------------------------------------------------
+# the small-frame kernels (issue 17): the same exhaustive checks, one tile of at most 2**18 pixels at a time
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", OWN_NEAREST)
+def test_small_frame_decode_is_exact_for_every_yuv_combination(name):
+    from nv12kit._kernels import small
+
+    conv = CONVENTIONS[name]
+    if not small.decodable(conv):
+        pytest.skip(f"{name} decodes in the band kernels only")
+    frame = all_yuv_frame()
+    width = small.SMALL_PIXELS // frame.y.shape[0]
+    got = np.concatenate(
+        [
+            small.decode(frame.y[:, left : left + width], frame.uv[:, left // 2 : (left + width) // 2], conv, (0, 1, 2))
+            for left in range(0, frame.y.shape[1], width)
+        ],
+        axis=1,
+    )
+    bad = np.argwhere(by_y_and_pair(got) != decode_reference(conv.matrix, conv.range))
+    assert not bad.size, f"{name}: {len(bad)} values differ; first (Y, U+256V, channel) {bad[:3].tolist()}"
+
+
+@pytest.mark.parametrize("name", OWN)
+def test_small_frame_encode_is_exact_for_every_colour(name):
+    from nv12kit._kernels import small
+
+    conv = CONVENTIONS[name]
+    assert small.encodable(conv)
+    rgb = all_colours()
+    want = encode_reference(name, rgb)
+    tile = 256  # 256 x 256 tiles: every 2x2 block inside one tile
+    got = [np.empty_like(w) for w in want]
+    for top in range(0, rgb.shape[0], tile):
+        for left in range(0, rgb.shape[1], tile):
+            y, uv = small.encode(rgb[top : top + tile, left : left + tile], conv, (0, 1, 2))
+            got[0][top : top + tile, left : left + tile] = y
+            half = slice(top // 2, (top + tile) // 2), slice(left // 2, (left + tile) // 2)
+            got[1][half], got[2][half] = uv[..., 0], uv[..., 1]
+    for what, g, w in zip("YUV", got, want):
+        bad = np.argwhere(g != w)
+        assert not bad.size, f"{name} {what}: {len(bad)} samples differ, first {bad[:3].tolist()}"
+
+
+def test_small_frame_horizon_bgr_encode_is_exact_for_every_colour():
+    # The float64 boundary tables are built per channel order.
+    from nv12kit._kernels import small
+
+    rgb = all_colours()
+    want = encode_reference("horizon", rgb)
+    bgr = np.ascontiguousarray(rgb[..., ::-1])
+    for top in range(0, rgb.shape[0], 256):
+        for left in range(0, rgb.shape[1], 256):
+            y, uv = small.encode(bgr[top : top + 256, left : left + 256], CONVENTIONS["horizon"], (2, 1, 0))
+            half = slice(top // 2, top // 2 + 128), slice(left // 2, left // 2 + 128)
+            assert np.array_equal(y, want[0][top : top + 256, left : left + 256]), (top, left)
+            assert np.array_equal(uv[..., 0], want[1][half]) and np.array_equal(uv[..., 1], want[2][half]), (top, left)

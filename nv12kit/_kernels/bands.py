@@ -29,7 +29,7 @@ from fractions import Fraction
 import numpy as np
 from PIL import Image
 
-from .conventions import Convention
+from ..conventions import Convention
 
 __all__ = ["encode", "decode", "set_num_threads", "get_num_threads"]
 
@@ -71,7 +71,7 @@ def set_num_threads(n: int) -> None:
     """
     global _threads, _pool
     if not isinstance(n, int) or n < 1:
-        from .errors import InputError
+        from ..errors import InputError
 
         raise InputError(f"the number of threads must be a positive int, got {n!r}")
     with _pool_lock:
@@ -143,14 +143,25 @@ def _float64_formula(sources: Sequence[np.ndarray], coeffs: np.ndarray, offset: 
 
 
 def _scratch(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    """A per-thread reusable buffer: fresh allocations of band-sized arrays cost page faults."""
+    """A per-thread reusable buffer: fresh allocations of band-sized arrays cost page faults.
+
+    The view for a (name, shape, dtype) seen before is returned from a cache:
+    at small sizes building it is a measurable share of a kernel's time.
+    """
+    views = _local.__dict__.setdefault("views", {})
+    view = views.get((name, shape, dtype))
+    if view is not None:
+        return view
     buffers = _local.__dict__.setdefault("buffers", {})
     size = math.prod(shape)
     key = (name, np.dtype(dtype).str)
     buf = buffers.get(key)
-    if buf is None or buf.size < size:
-        buf = buffers[key] = np.empty(size, dtype)
-    return buf[:size].reshape(shape)
+    if buf is None or buf.size < size or len(views) > 1024:
+        if buf is None or buf.size < size:
+            buf = buffers[key] = np.empty(size, dtype)
+        views.clear()  # no cached view may keep a replaced buffer alive
+    view = views[(name, shape, dtype)] = buf[:size].reshape(shape)
+    return view
 
 
 _local = threading.local()
