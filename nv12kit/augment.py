@@ -80,11 +80,10 @@ def _round_trip(rgb: np.ndarray, conv: Convention, perm: tuple[int, int, int]) -
     frame = pad_to_even(rgb, mode="edge") if odd else rgb
     # The kernels of convert, called directly: the input is checked once, above.  Decoding
     # dispatches as nv12_to_rgb does (a node's own decoder when the convention names one).
-    y, uv = _kernels.encode(frame, conv, perm)
     if conv.decoder is not None:
-        out = _decoders.decode(y, uv, conv, perm)
+        out = _decoders.decode(*_kernels.encode(frame, conv, perm), conv, perm)
     else:
-        out = _kernels.decode(y, uv, conv, perm)
+        out = _kernels.round_trip(frame, conv, perm)  # small frames: encode and decode fused where possible
     return np.ascontiguousarray(out[:height, :width]) if odd else out
 
 
@@ -152,8 +151,9 @@ class NV12RoundTrip:
     per epoch when that matters.
 
     **Speed.** Frames up to 2**18 pixels (512 x 512) take the small-frame
-    kernels (:mod:`nv12kit._kernels.small`: the same bytes in fewer passes)
-    on the calling thread, never on the pool; in DataLoader workers
+    kernels (:mod:`nv12kit._kernels.small`: the same bytes in fewer passes;
+    for ``horizon``, :mod:`nv12kit._kernels.fused` does encode and decode in
+    one go) on the calling thread, never on the pool; in DataLoader workers
     ``nv12kit.set_num_threads(1)`` keeps larger frames there too.
     ``benchmarks/bench_augment.py`` compares the cost with a Pillow JPEG
     decode of the same size.

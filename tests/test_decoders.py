@@ -242,3 +242,63 @@ def test_presets_cite_their_source():
     assert CONVENTIONS["openvino"].decoder.dtype == "float32"
     assert "decoder float32" in CONVENTIONS["openvino"].summary()
     assert CONVENTIONS["horizon"].decoder is None  # existing presets unchanged
+
+
+# ---------------------------------------------------------------------------
+# The integer fast path of fixed-point decoders with nearest chroma (issue 17)
+# ---------------------------------------------------------------------------
+def _every_y_with_every_pair() -> tuple[np.ndarray, np.ndarray]:
+    """A 128 x 131072 frame: chroma block (i, j) holds pair j (U = j % 256, V = j // 256) and the Y values
+    4i .. 4i+3, so every (Y, U, V) triple occurs once."""
+    i = np.arange(64)[:, None, None, None]
+    y = np.broadcast_to(4 * i + 2 * np.arange(2)[None, :, None, None] + np.arange(2)[None, None, None, :],
+                        (64, 2, 65536, 2)).reshape(128, 131072).astype(np.uint8)
+    j = np.arange(65536)
+    uv = np.ascontiguousarray(np.broadcast_to(np.stack([j % 256, j // 256], -1), (64, 65536, 2))).astype(np.uint8)
+    return y, uv
+
+
+def test_ascend_aipp_every_yuv_triple_is_the_documented_formula():
+    # The documented formula in int64, vectorised here: (M @ (yuv - bias)) >> 8, clipped.
+    y, uv = _every_y_with_every_pair()
+    got = nv12_to_rgb((y, uv), convention="ascend-aipp")
+    matrix, bias = ((298, 0, 409), (298, -100, -208), (298, 516, 0)), (16, 128, 128)
+    for top in range(0, 128, 16):
+        yy = y[top : top + 16].astype(np.int64)
+        u = np.repeat(np.repeat(uv[top // 2 : top // 2 + 8, :, 0], 2, 0), 2, 1).astype(np.int64)
+        v = np.repeat(np.repeat(uv[top // 2 : top // 2 + 8, :, 1], 2, 0), 2, 1).astype(np.int64)
+        for c, (a, b, cc) in enumerate(matrix):
+            want = np.clip((a * (yy - bias[0]) + b * (u - bias[1]) + cc * (v - bias[2])) >> 8, 0, 255)
+            assert np.array_equal(got[top : top + 16, :, c], want), (top, c)
+
+
+FIXED_VARIANTS = [
+    dict(rounding="floor"),
+    dict(rounding="half-up"),
+    dict(rounding="truncate"),  # with clipping the same as floor
+    dict(rounding="truncate", clip=False),  # not: the general path
+    dict(rounding="half-even"),  # not: the general path
+    dict(rounding="half-up", clamp_luma=True),
+    dict(rounding="floor", clip=False),
+    dict(rounding="floor", shift=0, coefficients=((1, 0, 1), (1, -1, -1), (1, 2, 0))),
+    dict(rounding="half-up", shift=12, coefficients=((4769, 0, 6537), (4769, -1605, -3330), (4769, 8263, 0))),
+]
+
+
+@pytest.mark.parametrize("variant", FIXED_VARIANTS, ids=lambda v: "-".join(f"{k}={v[k]}" for k in v if len(k) < 12))
+def test_fixed_point_fast_path_equals_the_step_by_step_decoder(variant):
+    from nv12kit import _decoders
+
+    kwargs = dict(coefficients=((298, 0, 409), (298, -100, -208), (298, 516, 0)), offsets=(16, 128, 128),
+                  dtype="fixed", shift=8) | variant
+    dec = Decoder(**kwargs)
+    conv = Convention("fixed-variant", decoder=dec)
+    rng = np.random.default_rng(17)
+    for shape in [(224, 224), (2, 2), (6, 10), (600, 34)]:  # 600 rows: more than one band
+        y = rng.integers(0, 256, shape, dtype=np.uint8)
+        uv = rng.integers(0, 256, (shape[0] // 2, shape[1] // 2, 2), dtype=np.uint8)
+        y[0, :2], uv[0, 0] = (0, 255), (0, 255)
+        for perm in [(0, 1, 2), (2, 1, 0)]:
+            up = [_decoders._nearest_up(uv[..., k]) for k in (0, 1)]
+            want = _decoders._decode_planes(y, *up, dec, 1, perm)
+            assert np.array_equal(_decoders.decode(y, uv, conv, perm), want), (shape, perm)

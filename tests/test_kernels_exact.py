@@ -303,3 +303,29 @@ def test_small_frame_horizon_bgr_encode_is_exact_for_every_colour():
             half = slice(top // 2, top // 2 + 128), slice(left // 2, left // 2 + 128)
             assert np.array_equal(y, want[0][top : top + 256, left : left + 256]), (top, left)
             assert np.array_equal(uv[..., 0], want[1][half]) and np.array_equal(uv[..., 1], want[2][half]), (top, left)
+
+
+# ----------------------------------------------------------------------------
+# the fused round trip (issue 17): encode and decode in one go, every colour through Y, U and V
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("perm", [(0, 1, 2), (2, 1, 0)], ids=["rgb", "bgr"])
+def test_fused_round_trip_is_exact_for_every_colour(perm):
+    # Each colour fills a 2x2 block, so it is every block's top-left pixel (chroma) and each pixel (luma)
+    # once; the expected result is the references' encode, then the exact decode of that (Y, U, V).
+    from nv12kit._kernels import fused
+
+    conv = CONVENTIONS["horizon"]
+    assert fused.round_trippable(conv, perm)
+    colours = all_colours().reshape(-1, 3)
+    y, u, v = (row.astype(np.int64) for row in horizon_rows([colours[:, c] for c in range(3)]))
+    expected = decode_reference(conv.matrix, conv.range)[y, u + 256 * v]  # (2**24, 3) by colour
+    del y, u, v
+    side = 256  # 256 x 256 colours a tile: 512 x 512 pixels, the largest small frame
+    for start in range(0, 1 << 24, side * side):
+        tile = colours[start : start + side * side].reshape(side, 1, side, 1, 3)
+        tile = np.broadcast_to(tile, (side, 2, side, 2, 3)).reshape(2 * side, 2 * side, 3)
+        got = fused.round_trip(np.ascontiguousarray(tile[..., perm]), conv, perm)[..., perm]
+        want = np.broadcast_to(expected[start : start + side * side].reshape(side, 1, side, 1, 3),
+                               (side, 2, side, 2, 3)).reshape(2 * side, 2 * side, 3)
+        bad = np.argwhere(got != want)
+        assert not bad.size, f"colours from {start}: {len(bad)} values differ, first {bad[:3].tolist()}"

@@ -168,3 +168,83 @@ def test_round_trip_is_convert_encode_then_decode(name, shape):
     want = nv12_to_rgb(rgb_to_nv12(padded, convention=name), convention=name)[: shape[0], : shape[1]]
     assert np.array_equal(round_trip(rgb, name), want)
     assert np.array_equal(NV12RoundTrip(name)(rgb), want)
+
+
+# ----------------------------------------------------------------------------
+# the fused round trip (nv12kit._kernels.fused): encode + decode in one go, against the band kernels
+# ----------------------------------------------------------------------------
+from nv12kit._kernels import fused  # noqa: E402
+
+FUSED = [
+    CONVENTIONS["horizon"],
+    USER[2],  # horizon-floor
+    CONVENTIONS["horizon"].replace(name="horizon-exact", evaluation="exact"),  # no float64 table at all
+    CONVENTIONS["bt601-full"].replace(name="bt601-topleft-f64", chroma_down="topleft", rounding="truncate",
+                                      evaluation="float64"),
+    CONVENTIONS["bt709-full"].replace(name="bt709-topleft-floor", chroma_down="topleft", rounding="floor"),
+]
+
+
+def _band_round_trip(rgb: np.ndarray, conv, perm) -> np.ndarray:
+    return bands.decode(*bands.encode(rgb, conv, perm), conv, perm)
+
+
+@pytest.mark.parametrize("conv", FUSED, ids=[c.name for c in FUSED])
+def test_fused_round_trip_equals_band_encode_then_decode(conv):
+    for perm in ORDERS:
+        assert fused.round_trippable(conv, perm), f"{conv.name} {perm} should take the fused path"
+        for frame, rgb in FRAMES.items():  # sizes change from frame to frame: the scratch is rebuilt
+            got = fused.round_trip(rgb, conv, perm)
+            assert got.shape == rgb.shape and got.dtype == np.uint8 and got.flags.c_contiguous
+            assert np.array_equal(got, _band_round_trip(rgb, conv, perm)), f"{conv.name} {frame} {perm}"
+
+
+def test_fused_round_trip_of_strided_input_and_every_grey_in_every_position():
+    conv = CONVENTIONS["horizon"]
+    rgb = FRAMES["random 224"]
+    assert np.array_equal(fused.round_trip(rgb[:, :, ::-1], conv, (2, 1, 0)),
+                          _band_round_trip(rgb[:, :, ::-1], conv, (2, 1, 0)))
+    # Greys, black and white sit on every row's rounding boundary; shifted by one pixel each way, each
+    # grey is once a block's top-left pixel.
+    greys = FRAMES["greys"]
+    for dy in (0, 1):
+        for dx in (0, 1):
+            shifted = np.ascontiguousarray(np.roll(greys, (dy, dx), axis=(0, 1)))
+            for perm in ORDERS:
+                assert np.array_equal(fused.round_trip(shifted, conv, perm), _band_round_trip(shifted, conv, perm))
+
+
+def test_fused_round_trip_declines_what_it_cannot_compute(monkeypatch):
+    for name in NAMES:  # of the presets only horizon has top-left chroma, full range and nearest chroma
+        assert fused.round_trippable(CONVENTIONS[name], (0, 1, 2)) == (name == "horizon"), name
+    assert not fused.round_trippable(USER[3].replace(chroma_down="topleft"), (0, 1, 2))  # boundary too dense
+    assert not fused.round_trippable(USER[1], (0, 1, 2))  # rounded to nearest, U reaches 256 before the clip
+    assert not fused.eligible((223, 224, 3)) and not fused.eligible((1024, 1024, 3)) and fused.eligible((2, 2, 3))
+    monkeypatch.setattr(fused, "_overlapping_store_works", lambda: False)
+    monkeypatch.setattr(fused, "_PLANS", {})  # forget the decisions taken so far
+    assert not fused.round_trippable(CONVENTIONS["horizon"], (0, 1, 2))
+    rgb = FRAMES["random 224"]
+    assert np.array_equal(_kernels.round_trip(rgb, CONVENTIONS["horizon"], (0, 1, 2)),
+                          _band_round_trip(rgb, CONVENTIONS["horizon"], (0, 1, 2)))
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if CONVENTIONS[n].decoder is None])
+def test_kernels_round_trip_is_encode_then_decode_for_every_preset(name):
+    conv = CONVENTIONS[name]
+    for frame in ["random 224", "random 2x6", "dark", "largest small"]:
+        rgb = FRAMES[frame]
+        for perm in ORDERS:
+            assert np.array_equal(_kernels.round_trip(rgb, conv, perm), _band_round_trip(rgb, conv, perm)), frame
+    big = np.random.default_rng(5).integers(0, 256, (514, 512, 3), dtype=np.uint8)  # one band too many
+    assert np.array_equal(_kernels.round_trip(big, conv, (0, 1, 2)), _band_round_trip(big, conv, (0, 1, 2)))
+
+
+def test_fused_round_trip_on_two_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    conv = CONVENTIONS["horizon"]
+    frames = [FRAMES["random 224"], FRAMES["photo"], FRAMES["dark"], FRAMES["random 18x34"]] * 8
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda rgb: fused.round_trip(rgb, conv, (0, 1, 2)), frames))
+    for rgb, got in zip(frames, results):
+        assert np.array_equal(got, _band_round_trip(rgb, conv, (0, 1, 2)))
