@@ -256,6 +256,7 @@ def test_dask_local_cluster_gives_identical_numbers(labelled_set, one_worker):
 def test_decomposition_adds_up_and_the_report_is_self_contained(one_worker, tmp_path):
     from nv12kit.report import external_references
 
+    assert any("(pass calibration_images= to choose them)" in n for n in one_worker.notes)  # Python's words
     d = one_worker.decomposition
     assert d["lost_in_total"] == pytest.approx(d["lost_to_nv12"] + d["lost_to_quantization"]
                                                + d["lost_to_both_together"])

@@ -107,3 +107,10 @@ def test_bad_numbers_exit_2(frames, capsys):
     assert code == 2 and "--workers must be an integer >= 1" in err
     code, _, err = _run(capsys, *base, "--images", str(frames / "nope"))
     assert code == 2 and "does not exist" in err and err.count("\n") == 1
+
+
+def test_quantize_says_how_it_calibrated_in_the_cli_words(frames, capsys):
+    code, out, err = _run(capsys, "--model", str(model_path("demo_robust")), "--images", str(frames), "--quantize")
+    assert code in (0, 1), err
+    assert "int8 variants calibrated on 12 frames of the set drawn with seed 0 (pass --calibration to choose" in out
+    assert "quantized_nv12" in out

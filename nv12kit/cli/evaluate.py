@@ -21,7 +21,8 @@ from .options import (
 #: The flags that library messages name instead of the Python arguments.
 OPTION_NAMES = {"labels": "--labels", "classes": "--classes", "workers": "--workers", "jsonl": "--jsonl",
                 "size": "--size", "input_name": "--input", "noise_sample": "--noise-sample",
-                "noise_trials": "--noise-trials", "max_flips": "--max-flips", "seed": "--seed", "output": "--output"}
+                "noise_trials": "--noise-trials", "max_flips": "--max-flips", "seed": "--seed", "output": "--output",
+                "calibration_images": "--calibration"}
 
 
 def register(sub: Any) -> None:

@@ -339,7 +339,7 @@ def evaluate(
                                                               replace=False))
             calibration = [frames.sources[i] for i in pick]
             notes.append(f"int8 variants calibrated on {len(pick)} frames of the set drawn with seed {seed} "
-                         "(pass calibration_images to choose them)")
+                         f"(pass {names.get('calibration_images', 'calibration_images=')} to choose them)")
         common = {"preprocess": preprocess, "convention": convention, "input_name": spec.name, "progress": progress}
         models_bytes["quantized_feat"] = quantize_model(source, calibration, **common).SerializeToString()
         models_bytes["quantized_nv12"] = quantize_model(
