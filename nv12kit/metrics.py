@@ -58,7 +58,8 @@ __all__ = [
 # ----------------------------------------------------------------------------
 # single metrics
 # ----------------------------------------------------------------------------
-def _pair(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+def _same_shape(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``a`` and ``b`` as arrays of one shape (size-1 axes may differ); refused if empty or not matching."""
     x = np.asarray(a)
     y = np.asarray(b)
     if x.shape != y.shape:
@@ -68,6 +69,11 @@ def _pair(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
             raise InputError(f"cannot compare arrays of shapes {x.shape} and {y.shape}; they must match")
     if x.size == 0:
         raise InputError("cannot compare empty arrays")
+    return x, y
+
+
+def _pair(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    x, y = _same_shape(a, b)
     for name, arr in (("a", x), ("b", y)):
         if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
             raise InputError(f"{name} has dtype {arr.dtype}; metrics need numbers")
@@ -465,14 +471,7 @@ def tolerance_check(a: Any, b: Any, *, atol: float = 1e-5, rtol: float = 1e-5,
     """
     stat, quantile = _parse_check(check)
     atol, rtol = _tolerance("atol", atol), _tolerance("rtol", rtol)
-    x, y = np.asarray(a), np.asarray(b)
-    if x.shape != y.shape:
-        if x.size == y.size and np.squeeze(x).shape == np.squeeze(y).shape:
-            y = y.reshape(x.shape)
-        else:
-            raise InputError(f"cannot compare arrays of shapes {x.shape} and {y.shape}; they must match")
-    if x.size == 0:
-        raise InputError("cannot compare empty arrays")
+    x, y = _same_shape(a, b)
     wide = np.complex128 if _is_complex(x, y) else np.float64
     with np.errstate(all="ignore"):
         if x.dtype == np.bool_ and y.dtype == np.bool_:
