@@ -134,11 +134,7 @@ def _polygraphy_feeds(path: pathlib.Path) -> bool:
         if not files:
             return False  # the reader names what is missing
         path = files[0]
-    head = _head(path, 4096).lstrip(b"\xef\xbb\xbf").lstrip()
-    if head[:1] == b"[":  # a --save-inputs list of feeds
-        return True
-    # One feed dict ({"name": {"array": ..., "polygraphy_class": "ndarray"}}) rather than a RunResults object.
-    return head[:1] == b"{" and b'"RunResults"' not in head and b'"lst"' not in head[:64]
+    return _polygraphy().holds_feeds(_head(path, 4096))
 
 
 def _detect_file(path: pathlib.Path) -> tuple[str, str]:

@@ -104,6 +104,23 @@ def is_polygraphy_json(head: bytes) -> bool:
     return any(pattern.search(text) for pattern in _SNIFF)
 
 
+def holds_feeds(head: bytes) -> bool:
+    """Whether the first bytes of a Polygraphy JSON file are feeds (``--save-inputs``) rather than a ``RunResults``.
+
+    A list (of feed dicts) is feeds; so is one feed dict, an object that is
+    neither a ``RunResults`` nor starts with its ``"lst"`` key.
+
+    Examples
+    --------
+    >>> holds_feeds(b'[{"x": {"array": "k05VTVBZ'), holds_feeds(b'{\\n    "lst": [')
+    (True, False)
+    """
+    text = bytes(head).lstrip(b"\xef\xbb\xbf").lstrip()
+    if text[:1] == b"[":
+        return True
+    return text[:1] == b"{" and not _SNIFF[0].match(text) and b'"RunResults"' not in text
+
+
 # ----------------------------------------------------------------------------
 # reading
 # ----------------------------------------------------------------------------
